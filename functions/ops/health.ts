@@ -1,0 +1,86 @@
+/** One dependency the app relies on; `check` resolves when it answers and rejects when it does not. */
+export interface DependencyProbe {
+  name: string;
+  required: boolean;
+  check(signal: AbortSignal): Promise<void>;
+}
+
+export interface DependencyStatus {
+  name: string;
+  required: boolean;
+  status: 'ok' | 'down';
+  latencyMs: number;
+  error?: string;
+}
+
+export interface HealthReport {
+  /** `down` when a required dependency is down, `degraded` when only optional ones are. */
+  status: 'ok' | 'degraded' | 'down';
+  version: string;
+  checkedAt: string;
+  dependencies: DependencyStatus[];
+}
+
+export interface HealthCheckOptions {
+  version: string;
+  timeoutMs: number;
+  now?: () => Date;
+  /** Cleans error text before it is reported (errors may echo connection details). */
+  redact?: (text: string) => string;
+}
+
+/** Probes every dependency in parallel, each bounded by the timeout. */
+export async function checkDependencies(
+  probes: readonly DependencyProbe[],
+  options: HealthCheckOptions,
+): Promise<HealthReport> {
+  const now = options.now ?? (() => new Date());
+  const redact = options.redact ?? ((t: string) => t);
+  const dependencies = await Promise.all(probes.map((p) => runProbe(p, options.timeoutMs, redact)));
+  const requiredDown = dependencies.some((d) => d.required && d.status === 'down');
+  const anyDown = dependencies.some((d) => d.status === 'down');
+  return {
+    status: requiredDown ? 'down' : anyDown ? 'degraded' : 'ok',
+    version: options.version,
+    checkedAt: now().toISOString(),
+    dependencies,
+  };
+}
+
+async function runProbe(
+  probe: DependencyProbe,
+  timeoutMs: number,
+  redact: (text: string) => string,
+): Promise<DependencyStatus> {
+  const started = performance.now();
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  const base = { name: probe.name, required: probe.required };
+  try {
+    await Promise.race([probe.check(controller.signal), timeout]);
+    return { ...base, status: 'ok', latencyMs: elapsed(started) };
+  } catch (error) {
+    return { ...base, status: 'down', latencyMs: elapsed(started), error: redact(describe(error)) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    const first = error.message.split('\n')[0] ?? '';
+    return typeof code === 'string' && !first.includes(code) ? `${code}: ${first}` : first;
+  }
+  return String(error);
+}

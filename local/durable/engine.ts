@@ -1,0 +1,772 @@
+import { Semaphore } from '../semaphore';
+import { EventType, historyEvent, type HistoryEvent } from './history';
+import type { InstanceFilter, InstanceRecord, InstanceStore, RuntimeStatus } from './store';
+
+/** An action as durable-functions returns it in the orchestrator state (replay schema V3). */
+export interface WireAction {
+  actionType: ActionType;
+  functionName?: string;
+  input?: unknown;
+  instanceId?: string;
+  retryOptions?: RetryOptions;
+  fireAt?: string;
+  isCanceled?: boolean;
+  externalEventName?: string;
+  compoundActions?: WireAction[];
+}
+
+export enum ActionType {
+  CallActivity = 0,
+  CallActivityWithRetry = 1,
+  CallSubOrchestrator = 2,
+  CallSubOrchestratorWithRetry = 3,
+  ContinueAsNew = 4,
+  CreateTimer = 5,
+  WaitForExternalEvent = 6,
+  CallEntity = 7,
+  CallHttp = 8,
+  SignalEntity = 9,
+  WhenAny = 11,
+  WhenAll = 12,
+  LockEntities = 13,
+  ReleaseEntities = 14,
+}
+
+export interface RetryOptions {
+  firstRetryIntervalInMilliseconds: number;
+  maxNumberOfAttempts: number;
+  backoffCoefficient?: number;
+  maxRetryIntervalInMilliseconds?: number;
+}
+
+export interface OrchestratorState {
+  isDone: boolean;
+  actions: WireAction[][];
+  output?: unknown;
+  error?: string;
+  customStatus?: unknown;
+}
+
+export type OrchestratorOutcome = { ok: true; state: OrchestratorState } | { ok: false; message: string };
+
+/** The payload of the orchestrationTrigger binding. */
+export interface OrchestrationTriggerPayload {
+  history: HistoryEvent[];
+  input: unknown;
+  instanceId: string;
+  isReplaying: boolean;
+  parentInstanceId: string | undefined;
+  upperSchemaVersion: number;
+  upperSchemaVersionNew: number;
+  maximumShortTimerDuration: string;
+  longRunningTimerIntervalDuration: string;
+  defaultHttpAsyncRequestSleepTimeMillseconds: number;
+}
+
+/** How the engine reaches the app's functions. */
+export interface FunctionRunner {
+  isOrchestrator(name: string): boolean;
+  isActivity(name: string): boolean;
+  runOrchestrator(name: string, payload: OrchestrationTriggerPayload): Promise<OrchestratorOutcome>;
+  runActivity(name: string, input: unknown): Promise<unknown>;
+}
+
+export interface EngineOptions {
+  runner: FunctionRunner;
+  store: InstanceStore;
+  maxConcurrentActivities: number;
+  maxConcurrentOrchestrations: number;
+  now?: () => Date;
+}
+
+export class DurableError extends Error {
+  constructor(
+    readonly code: 'not_found' | 'unknown_orchestrator' | 'invalid_instance_id' | 'not_running',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DurableError';
+  }
+}
+
+// V3 is the replay schema the Durable extension announces today; it needs the timer limits below.
+const REPLAY_SCHEMA_V3 = 2;
+const TERMINAL: ReadonlySet<RuntimeStatus> = new Set(['Completed', 'Failed', 'Terminated']);
+
+interface RetryState {
+  action: WireAction;
+  /** The number of the attempt that ran last (1-based). */
+  attempt: number;
+}
+
+interface LiveInstance {
+  record: InstanceRecord;
+  parent: { instanceId: string; taskId: number } | undefined;
+  pending: HistoryEvent[];
+  /** Signatures of the actions already taken, to catch a non-deterministic replay. */
+  actionSignatures: string[];
+  nextSequence: number;
+  /** Retryable tasks by the id of their latest attempt, and retry timers by timer id. */
+  retryAttempts: Map<number, RetryState>;
+  retryTimers: Map<number, RetryState>;
+  running: boolean;
+  /** Bumped whenever the instance restarts or ends, so late completions of old work are dropped. */
+  generation: number;
+  timers: Set<NodeJS.Timeout>;
+  waiters: ((record: InstanceRecord) => void)[];
+}
+
+/**
+ * Runs orchestrations the way the Durable extension does for out-of-process languages: it hands
+ * the orchestrator its history, reads back the actions, carries them out (activities, retries,
+ * sub-orchestrations, timers, external events, continue-as-new), appends the resulting history
+ * events and replays, until the orchestration completes or fails.
+ *
+ * Sequence numbers follow durable-functions' own numbering: each scheduled task takes the next
+ * number in the order the orchestrator yielded it, and a retried task takes one for its retry timer
+ * and one for each new attempt, in the order the replay meets the failure and the timer.
+ */
+export class DurableEngine {
+  private readonly live = new Map<string, LiveInstance>();
+  private readonly activitySlots: Semaphore;
+  private readonly orchestratorSlots: Semaphore;
+  private readonly now: () => Date;
+  private stopped = false;
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+  /** The largest history any instance reached, for the benchmarks. */
+  maxHistoryEvents = 0;
+
+  constructor(private readonly options: EngineOptions) {
+    this.activitySlots = new Semaphore(options.maxConcurrentActivities);
+    this.orchestratorSlots = new Semaphore(options.maxConcurrentOrchestrations);
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Starts an orchestration. Starting an id that is pending, running or completed returns it
+   * unchanged (a retried request starts one run); a failed or terminated id is started afresh.
+   */
+  async start(
+    name: string,
+    input: unknown,
+    instanceId: string,
+    parent?: LiveInstance['parent'],
+  ): Promise<string> {
+    validateInstanceId(instanceId);
+    if (!this.options.runner.isOrchestrator(name)) {
+      throw new DurableError(
+        'unknown_orchestrator',
+        `No orchestrator function named "${name}" is registered.`,
+      );
+    }
+    const existing = this.live.get(instanceId)?.record ?? (await this.options.store.load(instanceId));
+    if (existing && !['Failed', 'Terminated'].includes(existing.runtimeStatus)) return instanceId;
+
+    const now = this.now();
+    const previous = this.live.get(instanceId);
+    const instance: LiveInstance = {
+      record: {
+        instanceId,
+        name,
+        runtimeStatus: 'Pending',
+        input,
+        output: null,
+        customStatus: null,
+        createdTime: now.toISOString(),
+        lastUpdatedTime: now.toISOString(),
+        history: [],
+      },
+      parent,
+      pending: [
+        historyEvent(EventType.ExecutionStarted, now, { Name: name, Input: JSON.stringify(input ?? null) }),
+      ],
+      actionSignatures: [],
+      nextSequence: 0,
+      retryAttempts: new Map(),
+      retryTimers: new Map(),
+      running: false,
+      generation: (previous?.generation ?? 0) + 1,
+      timers: new Set(),
+      waiters: previous?.waiters ?? [],
+    };
+    if (previous) this.clearTimers(previous);
+    this.live.set(instanceId, instance);
+    await this.options.store.save(instance.record);
+    this.schedule(instance);
+    return instanceId;
+  }
+
+  async getStatus(instanceId: string): Promise<InstanceRecord | undefined> {
+    return this.live.get(instanceId)?.record ?? (await this.options.store.load(instanceId));
+  }
+
+  list(filter: InstanceFilter): Promise<InstanceRecord[]> {
+    return this.options.store.list(filter);
+  }
+
+  async raiseEvent(instanceId: string, eventName: string, data: unknown): Promise<void> {
+    const instance = await this.requireRunning(instanceId);
+    instance.pending.push(
+      historyEvent(EventType.EventRaised, this.now(), {
+        Name: eventName,
+        Input: JSON.stringify(data ?? null),
+      }),
+    );
+    this.schedule(instance);
+  }
+
+  async terminate(instanceId: string, reason: string): Promise<void> {
+    const instance = await this.requireRunning(instanceId);
+    instance.generation++;
+    this.clearTimers(instance);
+    instance.pending = [];
+    const now = this.now();
+    instance.record.history.push(
+      historyEvent(EventType.ExecutionTerminated, now, { Input: JSON.stringify(reason) }),
+    );
+    await this.finish(instance, 'Terminated', reason);
+  }
+
+  /** Removes a finished instance's state and history; returns how many instances were deleted. */
+  async purge(instanceId: string): Promise<number> {
+    const instance = this.live.get(instanceId);
+    if (instance && !TERMINAL.has(instance.record.runtimeStatus)) return 0;
+    this.live.delete(instanceId);
+    return (await this.options.store.delete(instanceId)) ? 1 : 0;
+  }
+
+  /** Resolves with the instance once it completes, fails or is terminated. */
+  waitForCompletion(instanceId: string, timeoutMs: number): Promise<InstanceRecord> {
+    const instance = this.live.get(instanceId);
+    if (!instance)
+      return Promise.reject(new DurableError('not_found', `No instance with ID '${instanceId}' found.`));
+    if (TERMINAL.has(instance.record.runtimeStatus)) return Promise.resolve(instance.record);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`Instance '${instanceId}' did not finish within ${timeoutMs} ms.`));
+      }, timeoutMs);
+      instance.waiters.push((record) => {
+        clearTimeout(timer);
+        resolve(record);
+      });
+    });
+  }
+
+  /** Resolves when no episode, activity or timer is in flight. */
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops all timers and ignores further work; state already saved stays in storage. */
+  stop(): void {
+    this.stopped = true;
+    for (const instance of this.live.values()) this.clearTimers(instance);
+  }
+
+  private async requireRunning(instanceId: string): Promise<LiveInstance> {
+    const instance = this.live.get(instanceId);
+    if (!instance) {
+      const stored = await this.options.store.load(instanceId);
+      if (!stored) throw new DurableError('not_found', `No instance with ID '${instanceId}' found.`);
+      throw new DurableError('not_running', `Instance '${instanceId}' is ${stored.runtimeStatus}.`);
+    }
+    if (TERMINAL.has(instance.record.runtimeStatus)) {
+      throw new DurableError('not_running', `Instance '${instanceId}' is ${instance.record.runtimeStatus}.`);
+    }
+    return instance;
+  }
+
+  private schedule(instance: LiveInstance): void {
+    if (this.stopped || instance.running || instance.pending.length === 0) return;
+    if (TERMINAL.has(instance.record.runtimeStatus)) return;
+    instance.running = true;
+    this.track(
+      this.orchestratorSlots.run(async () => {
+        try {
+          await this.runEpisode(instance);
+        } catch (error) {
+          await this.finish(
+            instance,
+            'Failed',
+            `The local host failed to run the orchestration: ${message(error)}`,
+          );
+        } finally {
+          instance.running = false;
+        }
+        this.schedule(instance);
+      }),
+    );
+  }
+
+  private async runEpisode(instance: LiveInstance): Promise<void> {
+    const generation = instance.generation;
+    const now = this.now();
+    const batch = this.orderBatch(instance, instance.pending.splice(0));
+    const newEvents: HistoryEvent[] = [historyEvent(EventType.OrchestratorStarted, now), ...batch];
+    const followUps: (() => void)[] = [];
+    for (const event of batch) this.applyRetryBookkeeping(instance, event, newEvents, followUps);
+
+    const record = instance.record;
+    record.runtimeStatus = 'Running';
+    const replayHistory = [...record.history, ...newEvents];
+    const outcome = await this.options.runner.runOrchestrator(record.name, {
+      history: replayHistory,
+      input: record.input,
+      instanceId: record.instanceId,
+      isReplaying: record.history.length > 0,
+      parentInstanceId: instance.parent?.instanceId,
+      upperSchemaVersion: REPLAY_SCHEMA_V3,
+      upperSchemaVersionNew: REPLAY_SCHEMA_V3,
+      maximumShortTimerDuration: '6.00:00:00',
+      longRunningTimerIntervalDuration: '3.00:00:00',
+      defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
+    });
+    if (generation !== instance.generation) return;
+
+    for (const event of newEvents) event.IsPlayed = true;
+    record.history.push(...newEvents);
+    if (!outcome.ok) {
+      record.history.push(historyEvent(EventType.OrchestratorCompleted, this.now()));
+      await this.finish(instance, 'Failed', outcome.message);
+      return;
+    }
+    const state = outcome.state;
+    record.customStatus = state.customStatus ?? null;
+    const actions = flattenActions(state.actions);
+    const divergence = this.checkDeterminism(instance, actions);
+    if (divergence) {
+      await this.finish(instance, 'Failed', divergence);
+      return;
+    }
+    const unsupported = actions.find((a) => UNSUPPORTED_ACTIONS.has(a.actionType));
+    if (unsupported) {
+      await this.finish(
+        instance,
+        'Failed',
+        `The local host does not support ${ActionType[unsupported.actionType]} actions (entities and durable HTTP).`,
+      );
+      return;
+    }
+    const fresh = actions.slice(instance.actionSignatures.length);
+    instance.actionSignatures.push(...fresh.map(signature));
+    let continueAsNew: WireAction | undefined;
+    for (const action of fresh) {
+      if (action.actionType === ActionType.ContinueAsNew) continueAsNew = action;
+      else this.takeAction(instance, action, record.history, followUps);
+    }
+    record.history.push(historyEvent(EventType.OrchestratorCompleted, this.now()));
+    this.maxHistoryEvents = Math.max(this.maxHistoryEvents, record.history.length);
+
+    if (state.isDone && continueAsNew) {
+      await this.continueAsNew(instance, parseActionInput(continueAsNew.input));
+      return;
+    }
+    if (state.isDone) {
+      await this.finish(instance, 'Completed', state.output ?? null);
+      return;
+    }
+    record.lastUpdatedTime = this.now().toISOString();
+    await this.options.store.save(record);
+    for (const start of followUps) start();
+  }
+
+  /**
+   * Puts the events that make durable-functions number a retry (a retryable task's failure, and its
+   * retry timer when attempts remain) before the others: those never resume the orchestrator code, so
+   * their numbers come before the numbers of tasks the code yields in this episode, as in the replay.
+   */
+  private orderBatch(instance: LiveInstance, batch: HistoryEvent[]): HistoryEvent[] {
+    const numbersRetry = (e: HistoryEvent): boolean =>
+      (isFailure(e) && instance.retryAttempts.has(e.TaskScheduledId ?? -1)) ||
+      (e.EventType === EventType.TimerFired && hasAttemptsLeft(instance.retryTimers.get(e.TimerId ?? -1)));
+    return [...batch.filter(numbersRetry), ...batch.filter((e) => !numbersRetry(e))];
+  }
+
+  private applyRetryBookkeeping(
+    instance: LiveInstance,
+    event: HistoryEvent,
+    history: HistoryEvent[],
+    followUps: (() => void)[],
+  ): void {
+    if (isFailure(event)) {
+      const retry = instance.retryAttempts.get(event.TaskScheduledId ?? -1);
+      if (!retry) return;
+      instance.retryAttempts.delete(event.TaskScheduledId ?? -1);
+      // Like DTFx's retry interceptor, a timer follows every failed attempt, even the last one:
+      // durable-functions decides the task has failed when that timer fires.
+      const timerId = instance.nextSequence++;
+      const fireAt = new Date(this.now().getTime() + retryDelay(retry));
+      history.push(
+        historyEvent(EventType.TimerCreated, this.now(), { EventId: timerId, FireAt: fireAt.toISOString() }),
+      );
+      instance.retryTimers.set(timerId, retry);
+      followUps.push(() => this.startTimer(instance, timerId, fireAt));
+      return;
+    }
+    if (event.EventType === EventType.TimerFired) {
+      const retry = instance.retryTimers.get(event.TimerId ?? -1);
+      if (!retry) return;
+      instance.retryTimers.delete(event.TimerId ?? -1);
+      if (!hasAttemptsLeft(retry)) return;
+      retry.attempt++;
+      const taskId = instance.nextSequence++;
+      instance.retryAttempts.set(taskId, retry);
+      this.recordScheduled(instance, retry.action, taskId, history, followUps);
+    }
+  }
+
+  private takeAction(
+    instance: LiveInstance,
+    action: WireAction,
+    history: HistoryEvent[],
+    followUps: (() => void)[],
+  ): void {
+    switch (action.actionType) {
+      case ActionType.WaitForExternalEvent:
+        return;
+      case ActionType.CreateTimer: {
+        const timerId = instance.nextSequence++;
+        const fireAt = new Date(action.fireAt ?? this.now().toISOString());
+        history.push(
+          historyEvent(EventType.TimerCreated, this.now(), {
+            EventId: timerId,
+            FireAt: fireAt.toISOString(),
+          }),
+        );
+        if (!action.isCanceled) followUps.push(() => this.startTimer(instance, timerId, fireAt));
+        return;
+      }
+      default: {
+        const taskId = instance.nextSequence++;
+        if (action.retryOptions) instance.retryAttempts.set(taskId, { action, attempt: 1 });
+        this.recordScheduled(instance, action, taskId, history, followUps);
+      }
+    }
+  }
+
+  private recordScheduled(
+    instance: LiveInstance,
+    action: WireAction,
+    taskId: number,
+    history: HistoryEvent[],
+    followUps: (() => void)[],
+  ): void {
+    const name = action.functionName ?? '';
+    const isSub =
+      action.actionType === ActionType.CallSubOrchestrator ||
+      action.actionType === ActionType.CallSubOrchestratorWithRetry;
+    const input = isSub ? action.input : parseActionInput(action.input);
+    if (isSub) {
+      const childId =
+        action.instanceId ?? `${instance.record.instanceId}:${taskId.toString(16).padStart(4, '0')}`;
+      history.push(
+        historyEvent(EventType.SubOrchestrationInstanceCreated, this.now(), {
+          EventId: taskId,
+          Name: name,
+          InstanceId: childId,
+          Input: JSON.stringify(input ?? null),
+        }),
+      );
+      followUps.push(() => this.startSubOrchestration(instance, taskId, name, childId, input));
+    } else {
+      history.push(
+        historyEvent(EventType.TaskScheduled, this.now(), {
+          EventId: taskId,
+          Name: name,
+          Input: JSON.stringify(input ?? null),
+        }),
+      );
+      followUps.push(() => this.runActivity(instance, taskId, name, input));
+    }
+  }
+
+  private runActivity(instance: LiveInstance, taskId: number, name: string, input: unknown): void {
+    const generation = instance.generation;
+    if (!this.options.runner.isActivity(name)) {
+      this.deliver(
+        instance,
+        generation,
+        failure(
+          EventType.TaskFailed,
+          this.now(),
+          taskId,
+          `No activity function named "${name}" is registered.`,
+          '',
+        ),
+      );
+      return;
+    }
+    this.track(
+      this.activitySlots.run(async () => {
+        if (generation !== instance.generation || this.stopped) return;
+        try {
+          const result = await this.options.runner.runActivity(name, input);
+          this.deliver(
+            instance,
+            generation,
+            historyEvent(EventType.TaskCompleted, this.now(), {
+              TaskScheduledId: taskId,
+              Result: JSON.stringify(result ?? null),
+            }),
+          );
+        } catch (error) {
+          this.deliver(
+            instance,
+            generation,
+            failure(
+              EventType.TaskFailed,
+              this.now(),
+              taskId,
+              `Activity function '${name}' failed: ${message(error)}`,
+              stack(error),
+            ),
+          );
+        }
+      }),
+    );
+  }
+
+  private startSubOrchestration(
+    parent: LiveInstance,
+    taskId: number,
+    name: string,
+    childId: string,
+    input: unknown,
+  ): void {
+    const generation = parent.generation;
+    this.track(
+      this.start(name, input, childId, { instanceId: parent.record.instanceId, taskId }).then(
+        async () => {
+          // An id that had already completed (idempotent start) reports its outcome straight away;
+          // a new or running child reports when it finishes.
+          const child = await this.getStatus(childId);
+          if (child && TERMINAL.has(child.runtimeStatus))
+            this.deliver(parent, generation, completionFor(child, taskId, this.now()));
+        },
+        (error: unknown) => {
+          this.deliver(
+            parent,
+            generation,
+            failure(
+              EventType.SubOrchestrationInstanceFailed,
+              this.now(),
+              taskId,
+              message(error),
+              stack(error),
+            ),
+          );
+        },
+      ),
+    );
+  }
+
+  private startTimer(instance: LiveInstance, timerId: number, fireAt: Date): void {
+    if (this.stopped) return;
+    const generation = instance.generation;
+    this.inFlight++;
+    const handle = setTimeout(
+      () => {
+        instance.timers.delete(handle);
+        this.deliver(
+          instance,
+          generation,
+          historyEvent(EventType.TimerFired, this.now(), { TimerId: timerId, FireAt: fireAt.toISOString() }),
+        );
+        this.settle();
+      },
+      Math.max(0, fireAt.getTime() - this.now().getTime()),
+    );
+    instance.timers.add(handle);
+  }
+
+  private deliver(instance: LiveInstance, generation: number, event: HistoryEvent): void {
+    if (generation !== instance.generation || TERMINAL.has(instance.record.runtimeStatus)) return;
+    instance.pending.push(event);
+    this.schedule(instance);
+  }
+
+  private async continueAsNew(instance: LiveInstance, input: unknown): Promise<void> {
+    instance.generation++;
+    this.clearTimers(instance);
+    const now = this.now();
+    // Events raised while the previous generation ran carry over, as in the Durable extension.
+    const carried = instance.pending.filter((e) => e.EventType === EventType.EventRaised);
+    Object.assign(instance, {
+      pending: [
+        historyEvent(EventType.ExecutionStarted, now, {
+          Name: instance.record.name,
+          Input: JSON.stringify(input ?? null),
+        }),
+        ...carried,
+      ],
+      actionSignatures: [],
+      nextSequence: 0,
+      retryAttempts: new Map(),
+      retryTimers: new Map(),
+    });
+    Object.assign(instance.record, {
+      input,
+      history: [],
+      lastUpdatedTime: now.toISOString(),
+      runtimeStatus: 'Running',
+    });
+    await this.options.store.save(instance.record);
+  }
+
+  private async finish(instance: LiveInstance, status: RuntimeStatus, output: unknown): Promise<void> {
+    const record = instance.record;
+    instance.generation++;
+    this.clearTimers(instance);
+    const now = this.now();
+    if (status !== 'Terminated') {
+      record.history.push(
+        historyEvent(EventType.ExecutionCompleted, now, {
+          OrchestrationStatus: status,
+          Result: JSON.stringify(output),
+        }),
+      );
+    }
+    Object.assign(record, { runtimeStatus: status, output, lastUpdatedTime: now.toISOString() });
+    this.maxHistoryEvents = Math.max(this.maxHistoryEvents, record.history.length);
+    await this.options.store.save(record);
+    for (const waiter of instance.waiters.splice(0)) waiter(record);
+    this.notifyParent(instance);
+  }
+
+  private notifyParent(child: LiveInstance): void {
+    if (!child.parent) return;
+    const parent = this.live.get(child.parent.instanceId);
+    if (!parent) return;
+    const event = completionFor(child.record, child.parent.taskId, this.now());
+    this.deliver(parent, parent.generation, event);
+  }
+
+  private checkDeterminism(instance: LiveInstance, actions: WireAction[]): string | undefined {
+    const known = instance.actionSignatures;
+    for (let i = 0; i < known.length; i++) {
+      const replayed = actions[i];
+      if (!replayed || signature(replayed) !== known[i]) {
+        return (
+          `Non-deterministic workflow detected: action ${i} was ${known[i]} in an earlier execution and is ` +
+          `${replayed ? signature(replayed) : 'missing'} in this replay. Orchestrator code must not depend on ` +
+          `the clock, random numbers or I/O (use context.df.currentUtcDateTime and activities).`
+        );
+      }
+    }
+    return undefined;
+  }
+
+  private clearTimers(instance: LiveInstance): void {
+    for (const handle of instance.timers) {
+      clearTimeout(handle);
+      this.settle();
+    }
+    instance.timers.clear();
+  }
+
+  private track(work: Promise<unknown>): void {
+    this.inFlight++;
+    void work.finally(() => this.settle());
+  }
+
+  private settle(): void {
+    this.inFlight--;
+    if (this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+}
+
+const UNSUPPORTED_ACTIONS: ReadonlySet<ActionType> = new Set([
+  ActionType.CallEntity,
+  ActionType.CallHttp,
+  ActionType.SignalEntity,
+  ActionType.LockEntities,
+  ActionType.ReleaseEntities,
+]);
+
+/** Task.all / Task.any arrive as compound actions; the extension schedules their children in order. */
+export function flattenActions(actions: WireAction[][]): WireAction[] {
+  const out: WireAction[] = [];
+  const visit = (action: WireAction): void => {
+    if (action.actionType === ActionType.WhenAll || action.actionType === ActionType.WhenAny) {
+      for (const child of action.compoundActions ?? []) visit(child);
+    } else out.push(action);
+  };
+  for (const group of actions) for (const action of group) visit(action);
+  return out;
+}
+
+function signature(action: WireAction): string {
+  const target = action.functionName ?? action.externalEventName ?? '';
+  return `${ActionType[action.actionType] ?? String(action.actionType)}(${target})`;
+}
+
+/** durable-functions JSON-encodes string inputs of activities and continue-as-new before sending them. */
+function parseActionInput(input: unknown): unknown {
+  if (typeof input !== 'string') return input;
+  try {
+    return JSON.parse(input) as unknown;
+  } catch {
+    return input;
+  }
+}
+
+function hasAttemptsLeft(retry: RetryState | undefined): boolean {
+  return retry !== undefined && retry.attempt < (retry.action.retryOptions?.maxNumberOfAttempts ?? 1);
+}
+
+/** DTFx's backoff: first interval × coefficient^(attempt − 1), capped by the maximum interval. */
+export function retryDelay(retry: RetryState): number {
+  const options = retry.action.retryOptions;
+  if (!options) return 0;
+  const delay =
+    options.firstRetryIntervalInMilliseconds * (options.backoffCoefficient ?? 1) ** (retry.attempt - 1);
+  return Math.min(delay, options.maxRetryIntervalInMilliseconds ?? Number.POSITIVE_INFINITY);
+}
+
+function isFailure(event: HistoryEvent): boolean {
+  return (
+    event.EventType === EventType.TaskFailed || event.EventType === EventType.SubOrchestrationInstanceFailed
+  );
+}
+
+function failure(type: EventType, at: Date, taskId: number, reason: string, details: string): HistoryEvent {
+  return historyEvent(type, at, { TaskScheduledId: taskId, Reason: reason, Details: details });
+}
+
+function completionFor(record: InstanceRecord, taskId: number, at: Date): HistoryEvent {
+  return record.runtimeStatus === 'Completed'
+    ? historyEvent(EventType.SubOrchestrationInstanceCompleted, at, {
+        TaskScheduledId: taskId,
+        Result: JSON.stringify(record.output ?? null),
+      })
+    : failure(
+        EventType.SubOrchestrationInstanceFailed,
+        at,
+        taskId,
+        `Sub-orchestration '${record.name}' (instance '${record.instanceId}') ${record.runtimeStatus.toLowerCase()}: ${String(record.output)}`,
+        '',
+      );
+}
+
+function validateInstanceId(instanceId: string): void {
+  // The same characters Azure Storage refuses in the partition keys the Durable extension uses.
+  const hasControl = [...instanceId].some(
+    (c) => c.charCodeAt(0) < 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f),
+  );
+  if (!instanceId || instanceId.length > 256 || hasControl || /[/\\#?]/.test(instanceId)) {
+    throw new DurableError(
+      'invalid_instance_id',
+      'An instance ID must be 1 to 256 characters without /, \\, #, ? or control characters.',
+    );
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function stack(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? '') : '';
+}
