@@ -57,8 +57,9 @@ async function runProbe(
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      controller.abort();
+      // Settle first so the report says why, then stop the probe's own call.
       reject(new Error(`no answer within ${timeoutMs} ms`));
+      controller.abort();
     }, timeoutMs);
   });
   const base = { name: probe.name, required: probe.required };

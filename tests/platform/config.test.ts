@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { loadSettings, SettingsError } from '../../functions/platform/config';
+
+const valid = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', DURABLE_TASK_HUB: 'suiteHub' };
+
+function issuesOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadSettings(env);
+  } catch (error) {
+    if (error instanceof SettingsError) return error.issues.map((i) => i.setting);
+    throw error;
+  }
+  return [];
+}
+
+describe('loadSettings', () => {
+  it('reads a connection-string app with defaults', () => {
+    const settings = loadSettings(valid);
+    expect(settings.storage).toEqual({
+      kind: 'connectionString',
+      connectionString: 'UseDevelopmentStorage=true',
+    });
+    expect(settings.taskHub).toBe('suiteHub');
+    expect(settings.healthTimeoutMs).toBe(3000);
+    expect(settings.secretValues).toEqual(['UseDevelopmentStorage=true']);
+  });
+
+  it('reads identity-based storage when only the account name is set', () => {
+    const settings = loadSettings({
+      DURABLE_TASK_HUB: 'suiteHub',
+      AzureWebJobsStorage__accountName: 'stsuite',
+      AzureWebJobsStorage__clientId: 'client-1',
+    });
+    expect(settings.storage).toEqual({ kind: 'identity', accountName: 'stsuite', clientId: 'client-1' });
+  });
+
+  it('names every missing or invalid setting, and treats empty values as missing', () => {
+    expect(issuesOf({ AzureWebJobsStorage: '', DURABLE_TASK_HUB: 'x' })).toEqual([
+      'DURABLE_TASK_HUB',
+      'AzureWebJobsStorage',
+    ]);
+    expect(issuesOf({ ...valid, HEALTH_TIMEOUT_MS: 'soon' })).toEqual(['HEALTH_TIMEOUT_MS']);
+    expect(issuesOf({ ...valid, FUNCTIONS_WORKER_RUNTIME: 'dotnet' })).toEqual(['FUNCTIONS_WORKER_RUNTIME']);
+  });
+
+  it('never puts a setting value in its error message', () => {
+    const secret = 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=c2VjcmV0LWtleQ==';
+    try {
+      loadSettings({ AzureWebJobsStorage: secret, DURABLE_TASK_HUB: '1bad' });
+      expect.unreachable('invalid settings must throw');
+    } catch (error) {
+      expect(String(error)).toContain('DURABLE_TASK_HUB must be 3 to 45 letters or digits');
+      expect(String(error)).not.toContain('c2VjcmV0LWtleQ');
+    }
+  });
+});
