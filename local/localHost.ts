@@ -26,6 +26,7 @@ import {
   jsonData,
   triggerBinding,
   type InvocationInput,
+  type InvocationResult,
   type LogRecord,
 } from './invoke';
 import { resolveBindingExpression, matchPathPattern, matchRoute } from './bindingExpressions';
@@ -163,16 +164,7 @@ export class LocalHost {
       const bindingData: Record<string, unknown> = { ...Object.fromEntries(url.searchParams), ...params };
       const json = body ? tryParseJson(body.toString('utf8')) : undefined;
       if (json && typeof json === 'object') Object.assign(bindingData, json);
-      const invocation = await this.invoke(fn.metadata.name, { trigger: { http } }, bindingData).catch(
-        (error: unknown) => {
-          this.log(
-            fn.metadata.name,
-            'error',
-            `Function failed: ${error instanceof Error ? error.message : String(error)}`,
-          );
-          return undefined;
-        },
-      );
+      const invocation = await this.invokeLogged(fn.metadata.name, { trigger: { http } }, bindingData);
       if (!invocation) return result(500, {}, Buffer.alloc(0));
       const out = invocation.response.returnValue;
       const response = out && 'http' in out ? out.http : undefined;
@@ -273,17 +265,9 @@ export class LocalHost {
           NextVisibleTime: { string: message.nextVisibleOn.toISOString() },
           PopReceipt: { string: message.popReceipt },
         };
-        const ok = await this.invoke(fn.metadata.name, { trigger: { string: text }, triggerMetadata }).then(
-          () => true,
-          (error: unknown) => {
-            this.log(
-              fn.metadata.name,
-              'error',
-              `Function failed: ${error instanceof Error ? error.message : String(error)}`,
-            );
-            return false;
-          },
-        );
+        const ok =
+          (await this.invokeLogged(fn.metadata.name, { trigger: { string: text }, triggerMetadata })) !==
+          undefined;
         handled++;
         if (ok) await queue.deleteMessage(message.messageId, message.popReceipt);
         else if (message.dequeueCount >= 5) {
@@ -301,7 +285,11 @@ export class LocalHost {
    * Runs one function: fills its durable client input, invokes it through the library's invocation
    * model, and writes its blob, queue and table outputs to Azurite.
    */
-  async invoke(functionName: string, input: InvocationInput, bindingData: Record<string, unknown> = {}) {
+  async invoke(
+    functionName: string,
+    input: InvocationInput,
+    bindingData: Record<string, unknown> = {},
+  ): Promise<InvocationResult> {
     const fn = this.registrations.functions.get(functionName);
     if (!fn) throw new Error(`No function named "${functionName}" is registered.`);
     const extraInputs: Record<string, RpcTypedData> = { ...input.extraInputs };
@@ -327,6 +315,24 @@ export class LocalHost {
       await this.applyOutput(returnBinding, invocation.response.returnValue, bindingData);
     }
     return invocation;
+  }
+
+  /** Invokes a function for a trigger the host owns: a failure is logged, as the host does, not thrown. */
+  private async invokeLogged(
+    functionName: string,
+    input: InvocationInput,
+    bindingData: Record<string, unknown> = {},
+  ): Promise<InvocationResult | undefined> {
+    try {
+      return await this.invoke(functionName, input, bindingData);
+    } catch (error) {
+      this.log(
+        functionName,
+        'error',
+        `Function failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      return undefined;
+    }
   }
 
   private async applyOutput(

@@ -134,8 +134,6 @@ export class DurableEngine {
   private stopped = false;
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
-  /** The largest history any instance reached, for the benchmarks. */
-  maxHistoryEvents = 0;
 
   constructor(private readonly options: EngineOptions) {
     this.activitySlots = new Semaphore(options.maxConcurrentActivities);
@@ -357,7 +355,6 @@ export class DurableEngine {
       else this.takeAction(instance, action, record.history, followUps);
     }
     record.history.push(historyEvent(EventType.OrchestratorCompleted, this.now()));
-    this.maxHistoryEvents = Math.max(this.maxHistoryEvents, record.history.length);
 
     if (state.isDone && continueAsNew) {
       await this.continueAsNew(instance, parseActionInput(continueAsNew.input));
@@ -484,24 +481,12 @@ export class DurableEngine {
 
   private runActivity(instance: LiveInstance, taskId: number, name: string, input: unknown): void {
     const generation = instance.generation;
-    if (!this.options.runner.isActivity(name)) {
-      this.deliver(
-        instance,
-        generation,
-        failure(
-          EventType.TaskFailed,
-          this.now(),
-          taskId,
-          `No activity function named "${name}" is registered.`,
-          '',
-        ),
-      );
-      return;
-    }
     this.track(
       this.activitySlots.run(async () => {
         if (generation !== instance.generation || this.stopped) return;
         try {
+          if (!this.options.runner.isActivity(name))
+            throw new Error(`No activity function named "${name}" is registered.`);
           const result = await this.options.runner.runActivity(name, input);
           this.deliver(
             instance,
@@ -629,7 +614,6 @@ export class DurableEngine {
       );
     }
     Object.assign(record, { runtimeStatus: status, output, lastUpdatedTime: now.toISOString() });
-    this.maxHistoryEvents = Math.max(this.maxHistoryEvents, record.history.length);
     await this.options.store.save(record);
     for (const waiter of instance.waiters.splice(0)) waiter(record);
     this.notifyParent(instance);
