@@ -1,0 +1,179 @@
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Language, Parser, type Node, type Tree } from 'web-tree-sitter';
+
+/**
+ * Bicep parsing for the infra tests: the tree-sitter-bicep grammar (WebAssembly) loaded with web-tree-sitter.
+ * No Bicep CLI is needed; the grammar checks syntax, and the parse tree lets tests read string literals
+ * without matching raw text (so comments never count).
+ */
+
+export const REPO_ROOT = path.resolve(__dirname, '../..');
+export const BICEP_ROOT = path.join(REPO_ROOT, 'infra', 'bicep');
+
+const GRAMMAR_WASM = path.join(
+  path.dirname(createRequire(__filename).resolve('tree-sitter-bicep/package.json')),
+  'tree-sitter-bicep.wasm',
+);
+
+let parserReady: Promise<Parser> | undefined;
+
+/** One parser per test file (worker), created on first use. */
+export function bicepParser(): Promise<Parser> {
+  parserReady ??= (async () => {
+    await Parser.init();
+    const language = await Language.load(GRAMMAR_WASM);
+    const parser = new Parser();
+    parser.setLanguage(language);
+    return parser;
+  })();
+  return parserReady;
+}
+
+export async function parseBicep(source: string): Promise<Tree> {
+  const tree = (await bicepParser()).parse(source);
+  if (!tree) throw new Error('tree-sitter returned no tree for the Bicep source');
+  return tree;
+}
+
+/** Every `.bicep` file under `root`, recursively, as absolute paths in a stable order. */
+export function listBicepFiles(root: string = BICEP_ROOT, extension = '.bicep'): string[] {
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile() && entry.name.endsWith(extension)) files.push(full);
+    }
+  };
+  walk(root);
+  return files.sort();
+}
+
+export interface SyntaxProblem {
+  kind: 'ERROR' | 'MISSING';
+  /** One-based line. */
+  line: number;
+  /** One-based column. */
+  column: number;
+  /** The missing token, or the start of the text tree-sitter could not parse. */
+  detail: string;
+}
+
+/** The ERROR and MISSING nodes of a tree, in document order. */
+export function syntaxProblems(tree: Tree): SyntaxProblem[] {
+  const problems: SyntaxProblem[] = [];
+  const visit = (node: Node): void => {
+    const at = { line: node.startPosition.row + 1, column: node.startPosition.column + 1 };
+    if (node.isMissing) {
+      problems.push({ kind: 'MISSING', ...at, detail: `missing ${JSON.stringify(node.type)}` });
+    } else if (node.isError) {
+      const text = node.text.replace(/\s+/g, ' ').trim();
+      problems.push({
+        kind: 'ERROR',
+        ...at,
+        detail: `cannot parse ${JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text)}`,
+      });
+    }
+    if (node.hasError) for (const child of node.children) visit(child);
+  };
+  visit(tree.rootNode);
+  return problems;
+}
+
+export function formatProblem(file: string, problem: SyntaxProblem): string {
+  return `${file}:${problem.line}:${problem.column} ${problem.kind} ${problem.detail}`;
+}
+
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  '\\': '\\',
+  "'": "'",
+  $: '$',
+};
+
+/**
+ * The value of a `string` node, escapes decoded, or undefined when the node is not a string
+ * or interpolates an expression (its value is only known at deployment).
+ */
+export function literalValue(node: Node): string | undefined {
+  if (node.type !== 'string') return undefined;
+  const raw = node.text;
+  if (raw.startsWith("'''")) return raw.slice(3, -3); // multi-line strings have no escapes or interpolation
+  if (node.namedChildren.some((child) => child.type === 'interpolation')) return undefined;
+  return raw
+    .slice(1, -1)
+    .replace(/\\(u\{[0-9A-Fa-f]+\}|.)/g, (escape, code: string) =>
+      code.startsWith('u{')
+        ? String.fromCodePoint(parseInt(code.slice(2, -1), 16))
+        : (SIMPLE_ESCAPES[code] ?? escape),
+    );
+}
+
+export interface Located {
+  value: string;
+  line: number;
+  column: number;
+}
+
+function located(node: Node, value: string): Located {
+  return { value, line: node.startPosition.row + 1, column: node.startPosition.column + 1 };
+}
+
+/** The properties of an object node by key (identifier or literal string key). */
+function objectProperties(object: Node): Map<string, Node> {
+  const properties = new Map<string, Node>();
+  for (const property of object.namedChildren) {
+    if (property.type !== 'object_property') continue;
+    const parts = property.namedChildren;
+    const key = parts[0];
+    const value = parts[parts.length - 1];
+    if (!key || !value || parts.length < 2) continue;
+    const name = key.type === 'string' ? literalValue(key) : key.text;
+    if (name !== undefined) properties.set(name, value);
+  }
+  return properties;
+}
+
+/**
+ * The names of the app settings a Bicep file declares: every object literal of the shape
+ * `{ name: '<literal>', value: ... }` (the `siteConfig.appSettings` entry shape), wherever it sits
+ * (inline in `appSettings`, or in a variable concatenated into it). Names built by interpolation are skipped.
+ */
+export function appSettingNames(tree: Tree): Located[] {
+  const found: Located[] = [];
+  for (const object of tree.rootNode.descendantsOfType('object')) {
+    const properties = objectProperties(object);
+    const nameNode = properties.get('name');
+    if (!nameNode || !properties.has('value')) continue;
+    const name = literalValue(nameNode);
+    if (name !== undefined) found.push(located(nameNode, name));
+  }
+  return found;
+}
+
+export interface ParameterDeclaration {
+  name: string;
+  hasDefault: boolean;
+}
+
+/** The `param` declarations of a Bicep file. */
+export function parameterDeclarations(tree: Tree): ParameterDeclaration[] {
+  return tree.rootNode.descendantsOfType('parameter_declaration').flatMap((node) => {
+    const identifier = node.namedChildren.find((child) => child.type === 'identifier');
+    if (!identifier) return [];
+    return [{ name: identifier.text, hasDefault: node.children.some((child) => child.type === '=') }];
+  });
+}
+
+/** The source paths of the `module` declarations of a Bicep file (local paths and registry references). */
+export function modulePaths(tree: Tree): Located[] {
+  return tree.rootNode.descendantsOfType('module_declaration').flatMap((node) => {
+    const source = node.namedChildren.find((child) => child.type === 'string');
+    const value = source ? literalValue(source) : undefined;
+    return source && value !== undefined ? [located(source, value)] : [];
+  });
+}
