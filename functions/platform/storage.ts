@@ -1,8 +1,9 @@
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { TableClient, TableServiceClient } from '@azure/data-tables';
 import type { StorageTarget } from './config';
+import { appCredential } from './identity';
 
 /** The three storage services of AzureWebJobsStorage, built once and passed to capabilities. */
 export interface StorageClients {
@@ -19,9 +20,7 @@ function isHttpEndpoint(connectionString: string): boolean {
 export function createStorageClients(
   target: StorageTarget,
   credential: () => TokenCredential = () =>
-    new DefaultAzureCredential(
-      target.kind === 'identity' && target.clientId ? { managedIdentityClientId: target.clientId } : {},
-    ),
+    appCredential(target.kind === 'identity' ? target.clientId : undefined),
 ): StorageClients {
   if (target.kind === 'connectionString') {
     const cs = target.connectionString;

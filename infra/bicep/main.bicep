@@ -1,6 +1,7 @@
 // The automation suite in one resource group: a Flex Consumption function app (Node.js 22) running as a
-// user-assigned managed identity, its host storage (no shared keys) and workspace-based Application Insights
-// (Entra ID authentication only).
+// user-assigned managed identity, its host storage (no shared keys), workspace-based Application Insights
+// (Entra ID authentication only), Azure OpenAI (Entra ID authentication only, one gpt-4o-mini deployment) and a
+// Key Vault (RBAC) for optional third-party AI keys, which operators add themselves (see modules/keyVault.bicep).
 //
 //   az deployment group create -g <resource-group> -f infra/bicep/main.bicep -p infra/bicep/main.bicepparam
 
@@ -29,6 +30,63 @@ param healthTimeoutMs int = 3000
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
+@description('Capacity of the Azure OpenAI gpt-4o-mini GlobalStandard deployment, in thousands of tokens per minute (sets AI_TPM and AI_RPM).')
+@minValue(1)
+param aiDeploymentCapacity int = 50
+
+@description('Azure OpenAI data-plane API version (AZURE_OPENAI_API_VERSION).')
+param azureOpenAiApiVersion string = '2024-10-21'
+
+@description('Most AI calls in flight at once per instance (AI_MAX_CONCURRENCY).')
+@minValue(1)
+@maxValue(1000)
+param aiMaxConcurrency int = 8
+
+@description('Timeout of one AI call attempt in milliseconds (AI_TIMEOUT_MS). AI_TIMEOUT_MS × (AI_MAX_RETRIES + 1) plus 20 s of backoff per retry must stay within 540000, or the app refuses to start.')
+@minValue(100)
+@maxValue(540000)
+param aiTimeoutMs int = 60000
+
+@description('Retries of a failed AI call (AI_MAX_RETRIES).')
+@minValue(0)
+@maxValue(10)
+param aiMaxRetries int = 3
+
+@description('Hours an AI response stays cached (AI_CACHE_TTL_HOURS); 0 disables the cache.')
+@minValue(0)
+@maxValue(8760)
+param aiCacheTtlHours int = 168
+
+@description('Comma-separated providers tried after azure-openai fails (AI_FALLBACK): openai, anthropic or offline. Each needs its settings (an API key secret name, or openAiBaseUrl for openai), or the app refuses to start. Empty: no fallback.')
+param aiFallback string = ''
+
+@description('JSON price table in USD per 1M tokens (AI_PRICES), e.g. {"gpt-4o-mini":{"input":0.15,"output":0.6}}. Empty: no cost estimates.')
+param aiPrices string = ''
+
+@description('Comma-separated phrases an AI output must not contain (AI_OUTPUT_BLOCKLIST). Empty: none.')
+param aiOutputBlocklist string = ''
+
+@description('OpenAI-compatible API base URL (OPENAI_BASE_URL). Empty: the app\'s default.')
+param openAiBaseUrl string = ''
+
+@description('OpenAI model (OPENAI_MODEL). Empty: the app\'s default.')
+param openAiModel string = ''
+
+@description('Anthropic model (ANTHROPIC_MODEL). Empty: the app\'s default.')
+param anthropicModel string = ''
+
+@description('Anthropic API base URL (ANTHROPIC_BASE_URL). Empty: the SDK\'s default.')
+param anthropicBaseUrl string = ''
+
+@description('Name of the Key Vault secret holding the OpenAI API key (OPENAI_API_KEY). Put the secret in the vault first. Empty: no key.')
+param openAiApiKeySecretName string = ''
+
+@description('Name of the Key Vault secret holding the Anthropic API key (ANTHROPIC_API_KEY). Put the secret in the vault first. Empty: no key.')
+param anthropicApiKeySecretName string = ''
+
+@description('Turn on Key Vault purge protection (irreversible; a deleted vault keeps its name for the retention period).')
+param keyVaultEnablePurgeProtection bool = true
+
 var suffix = uniqueString(resourceGroup().id)
 var tags = {
   application: appName
@@ -36,6 +94,8 @@ var tags = {
 // Storage account names allow 3 to 24 lowercase letters and digits only: 'st' + 9 + 13 (uniqueString).
 var storageAccountName = 'st${take(toLower(replace(appName, '-', '')), 9)}${suffix}'
 var deploymentContainerName = 'app-package'
+// Key Vault names allow 3 to 24 letters, digits and hyphens: 'kv' + 9 + 13 (uniqueString).
+var keyVaultName = 'kv${take(toLower(replace(appName, '-', '')), 9)}${suffix}'
 
 module identity 'modules/identity.bicep' = {
   name: 'identity'
@@ -68,7 +128,29 @@ module monitoring 'modules/monitoring.bicep' = {
   }
 }
 
-// Takes the storage and monitoring outputs, so it deploys after their role assignments exist.
+module ai 'modules/ai.bicep' = {
+  name: 'ai'
+  params: {
+    name: 'oai-${appName}-${suffix}'
+    location: location
+    tags: tags
+    capacity: aiDeploymentCapacity
+    principalId: identity.outputs.principalId
+  }
+}
+
+module keyVault 'modules/keyVault.bicep' = {
+  name: 'keyVault'
+  params: {
+    name: keyVaultName
+    location: location
+    tags: tags
+    enablePurgeProtection: keyVaultEnablePurgeProtection
+    principalId: identity.outputs.principalId
+  }
+}
+
+// Takes the storage, monitoring, ai and keyVault outputs, so it deploys after their role assignments exist.
 module functionApp 'modules/functionApp.bicep' = {
   name: 'functionApp'
   params: {
@@ -84,6 +166,25 @@ module functionApp 'modules/functionApp.bicep' = {
     durableTaskHub: durableTaskHub
     healthTimeoutMs: healthTimeoutMs
     maximumInstanceCount: maximumInstanceCount
+    keyVaultName: keyVault.outputs.name
+    azureOpenAiEndpoint: ai.outputs.endpoint
+    azureOpenAiDeployment: ai.outputs.deploymentName
+    azureOpenAiApiVersion: azureOpenAiApiVersion
+    aiRpm: ai.outputs.rpm
+    aiTpm: ai.outputs.tpm
+    aiMaxConcurrency: aiMaxConcurrency
+    aiTimeoutMs: aiTimeoutMs
+    aiMaxRetries: aiMaxRetries
+    aiCacheTtlHours: aiCacheTtlHours
+    aiFallback: aiFallback
+    aiPrices: aiPrices
+    aiOutputBlocklist: aiOutputBlocklist
+    openAiBaseUrl: openAiBaseUrl
+    openAiModel: openAiModel
+    anthropicModel: anthropicModel
+    anthropicBaseUrl: anthropicBaseUrl
+    openAiApiKeySecretName: openAiApiKeySecretName
+    anthropicApiKeySecretName: anthropicApiKeySecretName
   }
 }
 
@@ -95,3 +196,9 @@ output functionAppHostName string = functionApp.outputs.defaultHostname
 
 @description('Client id of the managed identity the app runs as.')
 output identityClientId string = identity.outputs.clientId
+
+@description('Name of the Key Vault where operators put the OpenAI / Anthropic API keys.')
+output keyVaultName string = keyVault.outputs.name
+
+@description('Azure OpenAI endpoint the app calls.')
+output azureOpenAiEndpoint string = ai.outputs.endpoint

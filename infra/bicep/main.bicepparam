@@ -5,3 +5,23 @@ param appName = 'autosuite'
 param durableTaskHub = 'automationsuite'
 param healthTimeoutMs = 3000
 param maximumInstanceCount = 40
+
+// Azure OpenAI: 50 × 1,000 TPM (gpt-4o-mini GlobalStandard), so AI_TPM = 50000 and AI_RPM = 300.
+param aiDeploymentCapacity = 50
+param azureOpenAiApiVersion = '2024-10-21'
+param aiMaxConcurrency = 8
+param aiTimeoutMs = 60000
+param aiMaxRetries = 3
+param aiCacheTtlHours = 168
+// No fallback provider, price table or output blocklist by default. To fall back to Anthropic, put its key in
+// the vault (output keyVaultName), then set e.g. aiFallback = 'anthropic' and anthropicApiKeySecretName = 'anthropic-api-key'.
+param aiFallback = ''
+param aiPrices = ''
+param aiOutputBlocklist = ''
+param openAiBaseUrl = ''
+param openAiModel = ''
+param anthropicModel = ''
+param anthropicBaseUrl = ''
+param openAiApiKeySecretName = ''
+param anthropicApiKeySecretName = ''
+param keyVaultEnablePurgeProtection = true

@@ -1,4 +1,4 @@
-import { Semaphore } from '../semaphore';
+import { Semaphore } from '../../functions/platform/semaphore';
 import { EventType, historyEvent, type HistoryEvent } from './history';
 import type { InstanceFilter, InstanceRecord, InstanceStore, RuntimeStatus } from './store';
 

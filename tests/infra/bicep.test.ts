@@ -25,8 +25,10 @@ describe('infra/bicep: syntax (tree-sitter-bicep)', () => {
     expect(files.map(relative)).toEqual(
       expect.arrayContaining([
         'infra/bicep/main.bicep',
+        'infra/bicep/modules/ai.bicep',
         'infra/bicep/modules/functionApp.bicep',
         'infra/bicep/modules/identity.bicep',
+        'infra/bicep/modules/keyVault.bicep',
         'infra/bicep/modules/monitoring.bicep',
         'infra/bicep/modules/storage.bicep',
       ]),
@@ -88,6 +90,9 @@ describe('infra/bicep: syntax (tree-sitter-bicep)', () => {
         'durableTaskHub',
         'healthTimeoutMs',
         'maximumInstanceCount',
+        'aiDeploymentCapacity',
+        'openAiApiKeySecretName',
+        'anthropicApiKeySecretName',
       ]),
     );
     // The grammar does not cover .bicepparam files (their `param x = value` has no type), so read the

@@ -1,8 +1,24 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEPLOYED_FORMS, SETTING_NAMES, loadSettings } from '../../functions/platform/config';
-import { REPO_ROOT, appSettingNames, listBicepFiles, parseBicep, type Located } from '../support/bicepParser';
+import type { Node, Tree } from 'web-tree-sitter';
+import {
+  DEPLOYED_FORMS,
+  SECRET_SETTINGS,
+  SETTING_NAMES,
+  loadSettings,
+} from '../../functions/platform/config';
+import {
+  REPO_ROOT,
+  appSettingNames,
+  appSettings,
+  listBicepFiles,
+  literalValue,
+  parseBicep,
+  propertyAt,
+  secretValueProblem,
+  type Located,
+} from '../support/bicepParser';
 
 /**
  * Settings the config module reads that the Bicep deliberately does not deploy as app settings, each with
@@ -11,6 +27,18 @@ import { REPO_ROOT, appSettingNames, listBicepFiles, parseBicep, type Located } 
 const NOT_DEPLOYED_BY_BICEP: Readonly<Record<string, string>> = {
   FUNCTIONS_WORKER_RUNTIME:
     'Flex Consumption sets the runtime in functionAppConfig (runtime.name: node); the app setting is deprecated there',
+};
+
+/**
+ * Secret settings (SECRET_SETTINGS) the Bicep deploys with a value that is neither empty nor a Key Vault
+ * reference, each with the reason that is safe. Every other secret setting it deploys must have one of those.
+ */
+const SECRETS_DEPLOYED_IN_CLEAR: Readonly<Record<string, string>> = {
+  APPLICATIONINSIGHTS_CONNECTION_STRING:
+    'the Application Insights component has local authentication disabled (DisableLocalAuth: true, checked ' +
+    'below), so its connection string only identifies it: ingestion needs a Microsoft Entra token of an ' +
+    'identity holding Monitoring Metrics Publisher. It is a module output, not a secret to keep in Key Vault; ' +
+    'it stays in SECRET_SETTINGS so that logs redact it where local authentication may be on',
 };
 
 /** App settings Flex Consumption does not support: the Bicep must not set them. */
@@ -36,27 +64,60 @@ function readSample(): SampleSettings {
   return { Values: parsed.Values as Record<string, unknown> };
 }
 
-/** Where each app setting name appears in the Bicep files, as `file:line:column`. */
-async function bicepAppSettings(): Promise<Map<string, string[]>> {
-  const found = new Map<string, string[]>();
-  for (const file of listBicepFiles()) {
-    const name = path.relative(REPO_ROOT, file).split(path.sep).join('/');
-    for (const setting of appSettingNames(await parseBicep(readFileSync(file, 'utf8')))) {
-      const places = found.get(setting.value) ?? [];
-      places.push(`${name}:${setting.line}:${setting.column}`);
-      found.set(setting.value, places);
+interface BicepFile {
+  /** Path from the repository root, with forward slashes. */
+  name: string;
+  tree: Tree;
+}
+
+async function parseBicepFiles(): Promise<BicepFile[]> {
+  return Promise.all(
+    listBicepFiles().map(async (file) => ({
+      name: path.relative(REPO_ROOT, file).split(path.sep).join('/'),
+      tree: await parseBicep(readFileSync(file, 'utf8')),
+    })),
+  );
+}
+
+/** Each app setting the Bicep files set, with where (`file:line:column`) and the expression of its value. */
+function deployedSettings(files: BicepFile[]): Map<string, { place: string; value: Node }[]> {
+  const found = new Map<string, { place: string; value: Node }[]>();
+  for (const file of files) {
+    for (const setting of appSettings(file.tree)) {
+      const deployments = found.get(setting.name.value) ?? [];
+      deployments.push({
+        place: `${file.name}:${setting.name.line}:${setting.name.column}`,
+        value: setting.value,
+      });
+      found.set(setting.name.value, deployments);
     }
   }
   return found;
+}
+
+/** The resources of a Bicep file whose type (`Namespace/type@version`) starts with `typePrefix`, with their bodies. */
+function resourcesOfType(file: BicepFile, typePrefix: string): { place: string; body: Node | undefined }[] {
+  return file.tree.rootNode.descendantsOfType('resource_declaration').flatMap((resource) => {
+    const type = resource.namedChildren.find((child) => child.type === 'string');
+    if (!type || !(literalValue(type) ?? '').startsWith(typePrefix)) return [];
+    const body = resource.namedChildren.at(-1);
+    const place = `${file.name}:${resource.startPosition.row + 1}:${resource.startPosition.column + 1}`;
+    return [{ place, body: body?.type === 'object' ? body : undefined }];
+  });
 }
 
 /** The setting's own name and the names it is deployed under. */
 const deployedNames = (setting: string): string[] => [setting, ...(DEPLOYED_FORMS[setting] ?? [])];
 
 describe('settings drift: config.ts, local.settings.sample.json, infra/bicep', () => {
+  let files: BicepFile[];
+  let deployed: Map<string, { place: string; value: Node }[]>;
+  /** Where each app setting name appears in the Bicep files, as `file:line:column`. */
   let bicep: Map<string, string[]>;
   beforeAll(async () => {
-    bicep = await bicepAppSettings();
+    files = await parseBicepFiles();
+    deployed = deployedSettings(files);
+    bicep = new Map([...deployed].map(([name, deployments]) => [name, deployments.map((d) => d.place)]));
   });
 
   it('reads at least the core settings (guards against an empty SETTING_NAMES)', () => {
@@ -106,6 +167,78 @@ describe('settings drift: config.ts, local.settings.sample.json, infra/bicep', (
       places: bicep.get(name),
     }));
     expect(present).toEqual([]);
+  });
+
+  it('deploys each secret setting empty or as a Key Vault reference, never as a literal value', () => {
+    const exposed = SECRET_SETTINGS.filter((name) => !(name in SECRETS_DEPLOYED_IN_CLEAR)).flatMap((name) =>
+      (deployed.get(name) ?? []).flatMap(({ place, value }) => {
+        const problem = secretValueProblem(value);
+        return problem === undefined ? [] : [`${place} ${name}: ${problem}`];
+      }),
+    );
+    expect(exposed).toEqual([]);
+  });
+
+  it('keeps every SECRETS_DEPLOYED_IN_CLEAR entry necessary: a deployed secret setting with a value in clear', () => {
+    const stale = Object.keys(SECRETS_DEPLOYED_IN_CLEAR).filter(
+      (name) =>
+        !(SECRET_SETTINGS as readonly string[]).includes(name) ||
+        !(deployed.get(name) ?? []).some(({ value }) => secretValueProblem(value) !== undefined),
+    );
+    expect(stale, `stale SECRETS_DEPLOYED_IN_CLEAR entries: ${stale.join(', ')}`).toEqual([]);
+  });
+
+  it('keeps local authentication disabled on Application Insights (why its connection string may be in clear)', () => {
+    const components = files.flatMap((file) => resourcesOfType(file, 'Microsoft.Insights/components@'));
+    expect(components.length).toBeGreaterThan(0);
+    const localAuth = components
+      .filter(({ body }) => (body && propertyAt(body, ['properties', 'DisableLocalAuth']))?.text !== 'true')
+      .map(({ place }) => `${place} lacks properties.DisableLocalAuth: true`);
+    expect(localAuth).toEqual([]);
+  });
+
+  it('tells empty values and Key Vault references from values that could hold a secret', async () => {
+    const source = [
+      'var settings = [',
+      "  { name: 'EMPTY', value: '' }",
+      "  { name: 'BY_NAME', value: '@Microsoft.KeyVault(VaultName=${vault};SecretName=${secret})' }",
+      "  { name: 'BY_URI', value: '@Microsoft.KeyVault(SecretUri=https://v.vault.azure.net/secrets/s/)' }",
+      "  { name: 'CONDITIONAL', value: empty(secret) ? '' : '@Microsoft.KeyVault(VaultName=v;SecretName=${secret})' }",
+      "  { name: 'PARENTHESISED', value: (empty(secret) ? /* none */ '' : '@Microsoft.KeyVault(VaultName=v;SecretName=s)') }",
+      "  { name: 'LITERAL', value: 'sk-not-a-real-key' }",
+      "  { name: 'MULTILINE', value: '''sk-not-a-real-key''' }",
+      "  { name: 'PARAMETER', value: apiKey }",
+      "  { name: 'CALL', value: concat('sk-', 'x') }",
+      "  { name: 'PREFIXED', value: '${apiKey}@Microsoft.KeyVault(VaultName=v;SecretName=s)' }",
+      "  { name: 'TRAILING', value: '@Microsoft.KeyVault(VaultName=v;SecretName=s)${apiKey}' }",
+      "  { name: 'NOT_A_REFERENCE', value: '@Microsoft.KeyVault(${apiKey})' }",
+      "  { name: 'ONE_BRANCH', value: empty(secret) ? '' : 'sk-not-a-real-key' }",
+      "  { name: 'OTHER_BRANCH', value: empty(secret) ? apiKey : '' }",
+      ']',
+      '',
+    ].join('\n');
+    const verdicts = Object.fromEntries(
+      appSettings(await parseBicep(source)).map((s) => [
+        s.name.value,
+        secretValueProblem(s.value) === undefined,
+      ]),
+    );
+    expect(verdicts).toEqual({
+      EMPTY: true,
+      BY_NAME: true,
+      BY_URI: true,
+      CONDITIONAL: true,
+      PARENTHESISED: true,
+      LITERAL: false,
+      MULTILINE: false,
+      PARAMETER: false,
+      CALL: false,
+      PREFIXED: false,
+      TRAILING: false,
+      NOT_A_REFERENCE: false,
+      ONE_BRANCH: false,
+      OTHER_BRANCH: false,
+    });
   });
 
   it('reads setting names from the parse tree: commented-out and interpolated names do not count', async () => {

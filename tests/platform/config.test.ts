@@ -53,4 +53,44 @@ describe('loadSettings', () => {
       expect(String(error)).not.toContain('c2VjcmV0LWtleQ');
     }
   });
+
+  it('runs offline when no AI provider is configured, and infers the provider from what is', () => {
+    expect(loadSettings(valid).ai.provider).toBe('offline');
+    const azure = loadSettings({ ...valid, AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com/' }).ai;
+    expect(azure.provider).toBe('azure-openai');
+    expect(azure.azureOpenAI).toEqual({
+      endpoint: 'https://x.openai.azure.com/',
+      deployment: 'gpt-4o-mini',
+      apiVersion: '2024-10-21',
+      apiKey: undefined,
+    });
+    expect(loadSettings({ ...valid, OPENAI_BASE_URL: 'http://localhost:11434/v1' }).ai.provider).toBe(
+      'openai',
+    );
+  });
+
+  it('checks that the primary and fallback providers are configured', () => {
+    expect(issuesOf({ ...valid, AI_PROVIDER: 'anthropic' })).toEqual(['AI_PROVIDER']);
+    expect(issuesOf({ ...valid, AI_FALLBACK: 'openai,mistral' })).toEqual(['AI_FALLBACK']);
+    expect(issuesOf({ ...valid, AI_FALLBACK: 'anthropic' })).toEqual(['AI_FALLBACK']);
+    const ok = loadSettings({
+      ...valid,
+      OPENAI_BASE_URL: 'http://localhost:11434/v1',
+      AI_FALLBACK: 'anthropic',
+      ANTHROPIC_API_KEY: 'sk-ant-123456',
+    });
+    expect(ok.ai.fallback).toEqual(['anthropic']);
+    expect(ok.secretValues).toContain('sk-ant-123456');
+  });
+
+  it('keeps one call within the Functions timeout, and reads prices as JSON', () => {
+    expect(issuesOf({ ...valid, AI_TIMEOUT_MS: '200000', AI_MAX_RETRIES: '3' })).toEqual(['AI_TIMEOUT_MS']);
+    expect(issuesOf({ ...valid, AI_PRICES: '{not json' })).toEqual(['AI_PRICES']);
+    expect(loadSettings({ ...valid, AI_PRICES: '{"my-model":{"input":1,"output":2}}' }).ai.prices).toEqual({
+      'my-model': { input: 1, output: 2 },
+    });
+    expect(
+      loadSettings({ ...valid, AI_OUTPUT_BLOCKLIST: 'secret, confidentiel ,' }).ai.outputBlocklist,
+    ).toEqual(['secret', 'confidentiel']);
+  });
 });

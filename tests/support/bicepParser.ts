@@ -104,13 +104,34 @@ export function literalValue(node: Node): string | undefined {
   const raw = node.text;
   if (raw.startsWith("'''")) return raw.slice(3, -3); // multi-line strings have no escapes or interpolation
   if (node.namedChildren.some((child) => child.type === 'interpolation')) return undefined;
-  return raw
-    .slice(1, -1)
-    .replace(/\\(u\{[0-9A-Fa-f]+\}|.)/g, (escape, code: string) =>
-      code.startsWith('u{')
-        ? String.fromCodePoint(parseInt(code.slice(2, -1), 16))
-        : (SIMPLE_ESCAPES[code] ?? escape),
-    );
+  return decodeEscapes(raw.slice(1, -1));
+}
+
+function decodeEscapes(text: string): string {
+  return text.replace(/\\(u\{[0-9A-Fa-f]+\}|.)/g, (escape, code: string) =>
+    code.startsWith('u{')
+      ? String.fromCodePoint(parseInt(code.slice(2, -1), 16))
+      : (SIMPLE_ESCAPES[code] ?? escape),
+  );
+}
+
+/** Stands for each interpolated expression in {@link stringTemplate}; no Bicep source text contains it. */
+export const INTERPOLATION = '\u0000';
+
+/**
+ * The text of a `string` node with escapes decoded and each interpolation replaced by {@link INTERPOLATION},
+ * or undefined when the node is not a string. Shows which parts of an interpolated string are fixed.
+ */
+export function stringTemplate(node: Node): string | undefined {
+  if (node.type !== 'string') return undefined;
+  if (node.text.startsWith("'''")) return node.text.slice(3, -3);
+  return node.namedChildren
+    .map((part) => {
+      if (part.type === 'interpolation') return INTERPOLATION;
+      if (part.type === 'escape_sequence') return decodeEscapes(part.text);
+      return part.text;
+    })
+    .join('');
 }
 
 export interface Located {
@@ -138,21 +159,82 @@ function objectProperties(object: Node): Map<string, Node> {
   return properties;
 }
 
+/** The value node at a path of property keys below an object node, e.g. `['properties', 'DisableLocalAuth']`. */
+export function propertyAt(object: Node, keys: readonly string[]): Node | undefined {
+  let node: Node | undefined = object;
+  for (const key of keys) {
+    if (node?.type !== 'object') return undefined;
+    node = objectProperties(node).get(key);
+  }
+  return node;
+}
+
+export interface AppSetting {
+  /** The setting's name, where it is written. */
+  name: Located;
+  /** The expression given as its value. */
+  value: Node;
+}
+
 /**
- * The names of the app settings a Bicep file declares: every object literal of the shape
- * `{ name: '<literal>', value: ... }` (the `siteConfig.appSettings` entry shape), wherever it sits
- * (inline in `appSettings`, or in a variable concatenated into it). Names built by interpolation are skipped.
+ * The app settings a Bicep file declares: every object literal of the shape `{ name: '<literal>', value: ... }`
+ * (the `siteConfig.appSettings` entry shape), wherever it sits (inline in `appSettings`, or in a variable
+ * concatenated into it). Names built by interpolation are skipped.
  */
-export function appSettingNames(tree: Tree): Located[] {
-  const found: Located[] = [];
+export function appSettings(tree: Tree): AppSetting[] {
+  const found: AppSetting[] = [];
   for (const object of tree.rootNode.descendantsOfType('object')) {
     const properties = objectProperties(object);
     const nameNode = properties.get('name');
-    if (!nameNode || !properties.has('value')) continue;
+    const value = properties.get('value');
+    if (!nameNode || !value) continue;
     const name = literalValue(nameNode);
-    if (name !== undefined) found.push(located(nameNode, name));
+    if (name !== undefined) found.push({ name: located(nameNode, name), value });
   }
   return found;
+}
+
+/** The names of the app settings a Bicep file declares (see {@link appSettings}). */
+export function appSettingNames(tree: Tree): Located[] {
+  return appSettings(tree).map((setting) => setting.name);
+}
+
+const COMMENT_TYPES = new Set(['comment', 'diagnostic_comment']);
+
+/** A Key Vault reference: `@Microsoft.KeyVault(SecretUri=...)` or `@Microsoft.KeyVault(VaultName=...;SecretName=...)`. */
+const KEY_VAULT_REFERENCE = /^@Microsoft\.KeyVault\((SecretUri|VaultName)=[^)]*\)$/;
+
+/**
+ * Why an app setting value might put a secret in clear, or undefined when it cannot: the value is an empty
+ * string, a Key Vault reference (a string, interpolated or not, that starts with `@Microsoft.KeyVault(VaultName=`
+ * or `@Microsoft.KeyVault(SecretUri=` and ends with its only `)`), or a conditional or parenthesised expression whose
+ * every outcome is one of those. Anything else (a parameter, a variable, a function call, another string) is
+ * reported: its value cannot be told from the source, so a secret value must be written inline in one of
+ * those forms.
+ */
+export function secretValueProblem(value: Node): string | undefined {
+  const operands = value.namedChildren.filter((child) => !COMMENT_TYPES.has(child.type));
+  switch (value.type) {
+    case 'parenthesized_expression': {
+      const inner = operands[0];
+      return inner ? secretValueProblem(inner) : 'an empty expression';
+    }
+    case 'ternary_expression': {
+      const [, whenTrue, whenFalse] = operands;
+      if (!whenTrue || !whenFalse) return 'an incomplete conditional expression';
+      return secretValueProblem(whenTrue) ?? secretValueProblem(whenFalse);
+    }
+    case 'string': {
+      const template = stringTemplate(value) ?? '';
+      if (template === '' || KEY_VAULT_REFERENCE.test(template)) return undefined;
+      return template.includes(INTERPOLATION)
+        ? 'an interpolated string that is not a Key Vault reference'
+        : 'a literal string that is neither empty nor a Key Vault reference';
+    }
+    default:
+      // The value's text is left out of the message: it could hold the secret.
+      return `a ${value.type.replace(/_/g, ' ')}, not an empty string or an inline Key Vault reference`;
+  }
 }
 
 export interface ParameterDeclaration {

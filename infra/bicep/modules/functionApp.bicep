@@ -1,6 +1,8 @@
 // The Flex Consumption plan and the function app. On Flex Consumption the language runtime and its version
 // are set in functionAppConfig.runtime; the FUNCTIONS_WORKER_RUNTIME and WEBSITE_NODE_DEFAULT_VERSION app settings
-// are deprecated on this plan and not set here. Storage and telemetry use the user-assigned identity; no keys.
+// are deprecated on this plan and not set here. Storage, telemetry and Azure OpenAI use the user-assigned
+// identity, with no keys; the only keys (optional third-party AI providers) stay in Key Vault and reach the app
+// as Key Vault references.
 
 @description('Name of the Flex Consumption plan.')
 param planName string
@@ -44,6 +46,73 @@ param healthTimeoutMs int
 @maxValue(1000)
 param maximumInstanceCount int
 
+@description('Name of the Key Vault the Key Vault references point to.')
+param keyVaultName string
+
+@description('Azure OpenAI endpoint (AZURE_OPENAI_ENDPOINT).')
+param azureOpenAiEndpoint string
+
+@description('Azure OpenAI model deployment name (AZURE_OPENAI_DEPLOYMENT).')
+param azureOpenAiDeployment string
+
+@description('Azure OpenAI data-plane API version (AZURE_OPENAI_API_VERSION).')
+param azureOpenAiApiVersion string = '2024-10-21'
+
+@description('Requests per minute the app paces AI calls to (AI_RPM): the Azure OpenAI deployment\'s limit.')
+@minValue(1)
+param aiRpm int
+
+@description('Tokens per minute the app paces AI calls to (AI_TPM): the Azure OpenAI deployment\'s limit.')
+@minValue(1)
+param aiTpm int
+
+@description('Most AI calls in flight at once per instance (AI_MAX_CONCURRENCY).')
+@minValue(1)
+@maxValue(1000)
+param aiMaxConcurrency int = 8
+
+@description('Timeout of one AI call attempt in milliseconds (AI_TIMEOUT_MS). AI_TIMEOUT_MS × (AI_MAX_RETRIES + 1) plus 20 s of backoff per retry must stay within 540000, or the app refuses to start.')
+@minValue(100)
+@maxValue(540000)
+param aiTimeoutMs int = 60000
+
+@description('Retries of a failed AI call (AI_MAX_RETRIES).')
+@minValue(0)
+@maxValue(10)
+param aiMaxRetries int = 3
+
+@description('Hours an AI response stays cached (AI_CACHE_TTL_HOURS); 0 disables the cache.')
+@minValue(0)
+@maxValue(8760)
+param aiCacheTtlHours int = 168
+
+@description('Comma-separated providers tried after azure-openai fails (AI_FALLBACK): openai, anthropic or offline. Each needs its settings (an API key secret name, or OPENAI_BASE_URL for openai), or the app refuses to start. Empty: no fallback.')
+param aiFallback string = ''
+
+@description('JSON price table in USD per 1M tokens (AI_PRICES), e.g. {"gpt-4o-mini":{"input":0.15,"output":0.6}}. Empty: no cost estimates.')
+param aiPrices string = ''
+
+@description('Comma-separated phrases an AI output must not contain (AI_OUTPUT_BLOCKLIST). Empty: none.')
+param aiOutputBlocklist string = ''
+
+@description('OpenAI-compatible API base URL (OPENAI_BASE_URL). Empty: the app\'s default, https://api.openai.com/v1.')
+param openAiBaseUrl string = ''
+
+@description('OpenAI model (OPENAI_MODEL). Empty: the app\'s default.')
+param openAiModel string = ''
+
+@description('Anthropic model (ANTHROPIC_MODEL). Empty: the app\'s default.')
+param anthropicModel string = ''
+
+@description('Anthropic API base URL (ANTHROPIC_BASE_URL). Empty: the SDK\'s default.')
+param anthropicBaseUrl string = ''
+
+@description('Name of the Key Vault secret holding the OpenAI API key (OPENAI_API_KEY). Empty: the setting stays empty.')
+param openAiApiKeySecretName string = ''
+
+@description('Name of the Key Vault secret holding the Anthropic API key (ANTHROPIC_API_KEY). Empty: the setting stays empty.')
+param anthropicApiKeySecretName string = ''
+
 @description('Memory of each instance in MB.')
 @allowed([
   512
@@ -83,6 +152,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Key Vault references resolve with the user-assigned identity (the default would be a system-assigned one).
+    keyVaultReferenceIdentity: identityId
     functionAppConfig: {
       deployment: {
         storage: {
@@ -136,6 +207,90 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'HEALTH_TIMEOUT_MS'
           value: string(healthTimeoutMs)
+        }
+        // AI providers. An empty value means "not set" to the app; every setting it reads is listed here.
+        {
+          name: 'AI_PROVIDER'
+          value: 'azure-openai'
+        }
+        {
+          name: 'AZURE_OPENAI_ENDPOINT'
+          value: azureOpenAiEndpoint
+        }
+        {
+          name: 'AZURE_OPENAI_DEPLOYMENT'
+          value: azureOpenAiDeployment
+        }
+        {
+          name: 'AZURE_OPENAI_API_VERSION'
+          value: azureOpenAiApiVersion
+        }
+        // Always empty: the app reaches Azure OpenAI with its managed identity (Cognitive Services OpenAI User),
+        // and the account has local authentication disabled, so no API key exists.
+        {
+          name: 'AZURE_OPENAI_API_KEY'
+          value: ''
+        }
+        {
+          name: 'AI_RPM'
+          value: string(aiRpm)
+        }
+        {
+          name: 'AI_TPM'
+          value: string(aiTpm)
+        }
+        {
+          name: 'AI_MAX_CONCURRENCY'
+          value: string(aiMaxConcurrency)
+        }
+        {
+          name: 'AI_TIMEOUT_MS'
+          value: string(aiTimeoutMs)
+        }
+        {
+          name: 'AI_MAX_RETRIES'
+          value: string(aiMaxRetries)
+        }
+        {
+          name: 'AI_CACHE_TTL_HOURS'
+          value: string(aiCacheTtlHours)
+        }
+        {
+          name: 'AI_FALLBACK'
+          value: aiFallback
+        }
+        {
+          name: 'AI_PRICES'
+          value: aiPrices
+        }
+        {
+          name: 'AI_OUTPUT_BLOCKLIST'
+          value: aiOutputBlocklist
+        }
+        {
+          name: 'OPENAI_BASE_URL'
+          value: openAiBaseUrl
+        }
+        {
+          name: 'OPENAI_MODEL'
+          value: openAiModel
+        }
+        {
+          name: 'ANTHROPIC_MODEL'
+          value: anthropicModel
+        }
+        {
+          name: 'ANTHROPIC_BASE_URL'
+          value: anthropicBaseUrl
+        }
+        // Third-party keys: a Key Vault reference when a secret name is given, else empty (not set).
+        {
+          name: 'OPENAI_API_KEY'
+          value: empty(openAiApiKeySecretName) ? '' : '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${openAiApiKeySecretName})'
+        }
+        {
+          name: 'ANTHROPIC_API_KEY'
+          value: empty(anthropicApiKeySecretName) ? '' : '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${anthropicApiKeySecretName})'
         }
       ]
     }
