@@ -111,15 +111,25 @@ export class LocalHost {
   }
 
   static async start(options: LocalHostOptions): Promise<LocalHost> {
-    Object.assign(process.env, options.settings);
     const hubName = resolveSettingReference(
       options.hostJson?.extensions?.durableTask?.hubName ?? 'TestHubName',
       options.settings,
     );
-    const registrations = captureRegistrations(() => {
-      if ('register' in options.app) options.app.register();
-      else loadAppFiles(options.app.appRoot);
-    });
+    // The app reads its settings when it loads; they are its environment for that moment only, so
+    // hosts started one after another in a process do not inherit each other's settings.
+    const saved = { ...process.env };
+    Object.assign(process.env, options.settings);
+    let registrations: Registrations;
+    try {
+      registrations = captureRegistrations(() => {
+        if ('register' in options.app) options.app.register();
+        else loadAppFiles(options.app.appRoot);
+      });
+    } finally {
+      for (const key of Object.keys(process.env))
+        if (!(key in saved)) Reflect.deleteProperty(process.env, key);
+      Object.assign(process.env, saved);
+    }
     const host = new LocalHost(registrations, options, hubName);
     await host.clientApi.listen();
     return host;
@@ -445,7 +455,7 @@ function resolveSettingReference(value: string, settings: Record<string, string>
 }
 
 function requireSetting(settings: Record<string, string>, name: string): string {
-  const value = settings[name] ?? process.env[name];
+  const value = settings[name];
   if (value === undefined) throw new Error(`The app setting ${name} is not set.`);
   return value;
 }

@@ -1,4 +1,5 @@
 import { app } from '@azure/functions';
+import { aiProbes } from '../ops/aiProbes';
 import { checkDependencies } from '../ops/health';
 import { storageProbes } from '../ops/storageProbes';
 import { jsonResponse } from '../platform/http';
@@ -18,7 +19,7 @@ app.http('healthDetails', {
   methods: ['GET'],
   authLevel: 'function',
   handler: async () => {
-    const report = await checkDependencies(storageProbes(storage), {
+    const report = await checkDependencies([...storageProbes(storage), ...aiProbes(settings.ai)], {
       version: APP_VERSION,
       timeoutMs: settings.healthTimeoutMs,
       redact,

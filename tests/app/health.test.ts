@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { startAiServer } from '../../local/aiServer';
 import { connectionStringFor } from '../../local/azurite';
 import type { LocalHost } from '../../local/localHost';
 import type { HealthReport } from '../../functions/ops/health';
@@ -35,6 +36,30 @@ describe('health routes', () => {
       ['storage:table', true, 'ok'],
     ]);
     for (const dependency of report.dependencies) expect(dependency.latencyMs).toBeGreaterThan(0);
+  });
+
+  it('reports the AI providers as optional dependencies: down makes the app degraded, not down', async () => {
+    const ai = await startAiServer();
+    const host = await appHost({
+      AI_PROVIDER: 'openai',
+      OPENAI_BASE_URL: `${ai.url}/v1`,
+      AI_FALLBACK: 'anthropic',
+      ANTHROPIC_API_KEY: 'sk-ant-test-key',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:9',
+      HEALTH_TIMEOUT_MS: '1000',
+    });
+    const response = await host.http({ path: `/api/health/details?code=${host.functionKey}` });
+    await ai.close();
+    expect(response.status).toBe(200);
+    const report = response.json<HealthReport>();
+    expect(report.status).toBe('degraded');
+    expect(
+      report.dependencies.filter((d) => d.name.startsWith('ai:')).map((d) => [d.name, d.required, d.status]),
+    ).toEqual([
+      ['ai:openai', false, 'ok'],
+      ['ai:anthropic', false, 'down'],
+    ]);
+    expect(response.body.toString()).not.toContain('sk-ant-test-key');
   });
 
   it('returns 503 naming each storage service that is down, without leaking the connection string', async () => {
