@@ -81,6 +81,7 @@ export class LocalHost {
   readonly engine: DurableEngine;
   readonly storage: StorageClients;
   private readonly clientApi: DurableClientApi;
+  private readonly instanceStore: AzureInstanceStore;
   private readonly routePrefix: string;
 
   private constructor(
@@ -95,6 +96,13 @@ export class LocalHost {
       kind: 'connectionString',
       connectionString: requireSetting(options.settings, 'AzureWebJobsStorage'),
     });
+    this.instanceStore = new AzureInstanceStore(this.storage, hubName, (error) => {
+      this.log(
+        'durable',
+        'error',
+        `Saving orchestration state failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
     this.engine = new DurableEngine({
       runner: {
         isOrchestrator: (name) => this.triggerType(name) === 'orchestrationTrigger',
@@ -103,7 +111,7 @@ export class LocalHost {
         runActivity: async (name, input) =>
           fromTypedData((await this.invoke(name, { trigger: jsonData(input) })).response.returnValue),
       },
-      store: new AzureInstanceStore(this.storage, hubName),
+      store: this.instanceStore,
       maxConcurrentActivities: durable.maxConcurrentActivityFunctions ?? 10,
       maxConcurrentOrchestrations: durable.maxConcurrentOrchestratorFunctions ?? 5,
     });
@@ -142,6 +150,7 @@ export class LocalHost {
 
   async stop(): Promise<void> {
     this.engine.stop();
+    await this.instanceStore.flush();
     await this.clientApi.close();
   }
 
