@@ -84,6 +84,11 @@ export class AiClient {
     }));
   }
 
+  /** The content hash of a task's prompt template: outputs made with another one are stale. */
+  templateHash(task: string): string {
+    return this.options.templates.get(task).hash;
+  }
+
   get primary(): ChatProvider {
     return this.lanes[0]?.provider as ChatProvider;
   }
@@ -123,7 +128,9 @@ export class AiClient {
           ...fields,
         });
 
-      const cached = this.options.cacheTtlMs > 0 ? await this.options.cache?.get(key) : undefined;
+      // Only remote answers are worth caching: the offline generator is cheaper than a cache lookup.
+      const cacheable = provider.remote && this.options.cacheTtlMs > 0;
+      const cached = cacheable ? await this.options.cache?.get(key) : undefined;
       if (cached) {
         await record({ outcome: 'ok', cacheHit: true, model: cached.model });
         return this.result(provider, cached, true, 0, 0, counts);
@@ -162,7 +169,7 @@ export class AiClient {
         await record({ outcome: 'blocked', attempts, model: answer.model, ...usage });
         throw new AiOutputBlockedError(request.task, blocked);
       }
-      if (this.options.cacheTtlMs > 0) await this.options.cache?.set(key, answer, this.options.cacheTtlMs);
+      if (cacheable) await this.options.cache?.set(key, answer, this.options.cacheTtlMs);
       await record({ outcome: 'ok', attempts, model: answer.model, ...usage });
       return this.result(provider, answer, false, attempts, cost, counts);
     }

@@ -10,12 +10,13 @@ import { offlineProvider, type OfflineGenerator } from './providers/offlineProvi
 import { azureOpenAIProvider, openAICompatibleProvider } from './providers/openaiProvider';
 import { defaultTemplateDirectory, TemplateLibrary } from './templates';
 import type { ChatProvider } from './types';
-import { TableUsageStore } from './usage';
+import { MemoryUsageStore, TableUsageStore } from './usage';
 
 const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.default';
 
 export interface AiClientDependencies {
-  storage: StorageClients;
+  /** Usage and cache live in this storage account; without one (the CLI), usage stays in memory and nothing is cached. */
+  storage: StorageClients | undefined;
   /** Used for Azure OpenAI when no key is set (the app's managed identity in Azure). */
   credential: () => TokenCredential;
   offlineGenerators: Readonly<Record<string, OfflineGenerator>>;
@@ -30,8 +31,12 @@ export function createAiClient(settings: AiSettings, deps: AiClientDependencies)
   return new AiClient({
     providers,
     templates: new TemplateLibrary(deps.templateDirectory ?? defaultTemplateDirectory()),
-    usage: new TableUsageStore(deps.storage.table(TABLES.aiCalls), deps.storage.table(TABLES.aiTotals)),
-    cache: new BlobResponseCache(deps.storage.blobs.getContainerClient(CONTAINERS.aiCache)),
+    usage: deps.storage
+      ? new TableUsageStore(deps.storage.table(TABLES.aiCalls), deps.storage.table(TABLES.aiTotals))
+      : new MemoryUsageStore(),
+    cache: deps.storage
+      ? new BlobResponseCache(deps.storage.blobs.getContainerClient(CONTAINERS.aiCache))
+      : undefined,
     cacheTtlMs: settings.cacheTtlHours * 3_600_000,
     prices: { ...BUILT_IN_PRICES, ...settings.prices },
     outputBlocklist: settings.outputBlocklist,

@@ -46,6 +46,9 @@ export interface UsageStore {
   totals(): Promise<UsageTotals>;
 }
 
+const BATCH_SIZE = 100;
+const FLUSH_INTERVAL_MS = 1000;
+
 export function emptyTotal(): UsageTotal {
   return {
     calls: 0,
@@ -77,40 +80,85 @@ export function countRedactions(counts: RedactionCounts): number {
 /**
  * Usage in Azure Tables: a row per call in `aicalls` (partition = UTC day), and totals in `aitotals`.
  * Each writer (one per app instance) keeps its own totals rows and replaces them, so instances never
- * contend for a row; a reader sums the rows of all writers.
+ * contend for a row; a reader sums the rows of all writers. Rows are written in batches, at most a second
+ * after the call (a crash loses at most that second of accounting), so accounting never slows a call.
  */
 export class TableUsageStore implements UsageStore {
   private readonly own = new Map<string, UsageTotal>();
   private readonly dirty = new Set<string>();
-  private pending: Promise<void> = Promise.resolve();
+  private buffer: UsageRecord[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
   private ready: Promise<unknown> | undefined;
 
   constructor(
     private readonly calls: TableClient,
     private readonly totalsTable: TableClient,
     private readonly writerId: string = randomUUID(),
+    private readonly onWriteError: (error: unknown) => void = () => undefined,
   ) {}
 
-  async record(record: UsageRecord): Promise<void> {
+  record(record: UsageRecord): Promise<void> {
     for (const key of [`model|${record.model}`, `task|${record.task}`]) {
       const total = this.own.get(key) ?? emptyTotal();
       add(total, record);
       this.own.set(key, total);
       this.dirty.add(key);
     }
-    await this.ensureTables();
-    await this.calls.createEntity({
-      partitionKey: record.at.slice(0, 10).replace(/-/g, ''),
-      rowKey: `${record.at}-${randomUUID()}`,
-      ...record,
-    });
-    const write = this.pending.then(() => this.writeTotals());
-    this.pending = write.catch(() => undefined);
-    await write;
+    this.buffer.push(record);
+    if (this.buffer.length >= BATCH_SIZE) void this.write().catch(this.onWriteError);
+    else if (!this.timer) {
+      this.timer = setTimeout(() => void this.write().catch(this.onWriteError), FLUSH_INTERVAL_MS);
+      this.timer.unref();
+    }
+    return Promise.resolve();
   }
 
-  flush(): Promise<void> {
-    return this.pending;
+  /** Writes everything recorded so far; rejects if a write fails. */
+  async flush(): Promise<void> {
+    await this.write();
+  }
+
+  private write(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const records = this.buffer.splice(0);
+    const keys = [...this.dirty];
+    this.dirty.clear();
+    const next = this.writing.then(async () => {
+      try {
+        await this.ensureTables();
+        await this.writeCalls(records);
+        await Promise.all(keys.map((key) => this.writeTotal(key)));
+      } catch (error) {
+        this.buffer.unshift(...records);
+        for (const key of keys) this.dirty.add(key);
+        throw error;
+      }
+    });
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Batches of up to 100 rows of one partition: one table transaction each. */
+  private async writeCalls(records: UsageRecord[]): Promise<void> {
+    const byDay = new Map<string, UsageRecord[]>();
+    for (const record of records) {
+      const day = record.at.slice(0, 10).replace(/-/g, '');
+      byDay.set(day, [...(byDay.get(day) ?? []), record]);
+    }
+    for (const [day, rows] of byDay) {
+      for (let i = 0; i < rows.length; i += BATCH_SIZE) {
+        await this.calls.submitTransaction(
+          rows
+            .slice(i, i + BATCH_SIZE)
+            .map((record) => [
+              'create',
+              { partitionKey: day, rowKey: `${record.at}-${randomUUID()}`, ...record },
+            ]),
+        );
+      }
+    }
   }
 
   async totals(): Promise<UsageTotals> {
@@ -127,33 +175,20 @@ export class TableUsageStore implements UsageStore {
     return result;
   }
 
-  private async writeTotals(): Promise<void> {
-    const keys = [...this.dirty];
-    this.dirty.clear();
-    try {
-      await Promise.all(keys.map((key) => this.writeTotal(key)));
-    } catch (error) {
-      for (const key of keys) this.dirty.add(key);
-      throw error;
-    }
-  }
-
   private async writeTotal(key: string): Promise<void> {
-    {
-      const [dimension = '', ...rest] = key.split('|');
-      const name = rest.join('|');
-      const total = this.own.get(key) ?? emptyTotal();
-      await this.totalsTable.upsertEntity(
-        {
-          partitionKey: 'totals',
-          rowKey: `${dimension}|${encodeURIComponent(name)}|${this.writerId}`,
-          dimension,
-          name,
-          ...total,
-        },
-        'Replace',
-      );
-    }
+    const [dimension = '', ...rest] = key.split('|');
+    const name = rest.join('|');
+    const total = this.own.get(key) ?? emptyTotal();
+    await this.totalsTable.upsertEntity(
+      {
+        partitionKey: 'totals',
+        rowKey: `${dimension}|${encodeURIComponent(name)}|${this.writerId}`,
+        dimension,
+        name,
+        ...total,
+      },
+      'Replace',
+    );
   }
 
   private ensureTables(): Promise<unknown> {
@@ -163,5 +198,28 @@ export class TableUsageStore implements UsageStore {
       });
     this.ready ??= Promise.all([create(this.calls), create(this.totalsTable)]);
     return this.ready;
+  }
+}
+
+/** Usage kept in memory, for the CLI (no storage) and short-lived runs. */
+export class MemoryUsageStore implements UsageStore {
+  readonly records: UsageRecord[] = [];
+
+  record(record: UsageRecord): Promise<void> {
+    this.records.push(record);
+    return Promise.resolve();
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  totals(): Promise<UsageTotals> {
+    const result: UsageTotals = { byModel: {}, byTask: {} };
+    for (const record of this.records) {
+      add((result.byModel[record.model] ??= emptyTotal()), record);
+      add((result.byTask[record.task] ??= emptyTotal()), record);
+    }
+    return Promise.resolve(result);
   }
 }
