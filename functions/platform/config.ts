@@ -47,6 +47,11 @@ function wholeNumber(min: number, max: number, unit: string) {
   );
 }
 
+const optionalBoolean = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() ? v.trim().toLowerCase() : undefined),
+  z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
+);
+
 const providerName = z.enum(AI_PROVIDERS, { message: `must be one of ${AI_PROVIDERS.join(', ')}` });
 
 const priceTable = z.record(
@@ -111,6 +116,16 @@ const settingsSchema = z
           : undefined,
       z.array(z.string()).optional(),
     ),
+
+    DOSSIERS_TOP_K: wholeNumber(1, 10_000, 'consultants'),
+    DOSSIERS_MIN_SCORE: wholeNumber(0, 100, 'points'),
+    DOSSIERS_LANGUAGE: z.preprocess(
+      unsetIfEmpty,
+      z.enum(['fr', 'en'], { message: 'must be fr or en' }).optional(),
+    ),
+    DOSSIERS_REGENERATE_UNGROUNDED: optionalBoolean,
+    DOSSIERS_CONCURRENCY: wholeNumber(1, 256, 'pairs'),
+    DOSSIERS_MAX_UPLOAD_MB: wholeNumber(1, 100, 'megabytes'),
   })
   .superRefine((s, ctx) => {
     const issue = (setting: string, message: string) =>
@@ -197,12 +212,23 @@ export interface AiSettings {
   outputBlocklist: string[];
 }
 
+export interface DossierSettings {
+  topK: number | undefined;
+  minScore: number | undefined;
+  language: 'fr' | 'en';
+  regenerateUngrounded: boolean;
+  /** Pairs in flight at once in a batch (one lane each). */
+  concurrency: number;
+  maxUploadBytes: number;
+}
+
 export interface Settings {
   storage: StorageTarget;
   taskHub: string;
   appInsightsConfigured: boolean;
   healthTimeoutMs: number;
   ai: AiSettings;
+  dossiers: DossierSettings;
   /** The values of the secret settings that are set, for log redaction. */
   secretValues: string[];
 }
@@ -279,6 +305,27 @@ export function loadSettings(env: NodeJS.ProcessEnv): Settings {
       prices: s.AI_PRICES ?? {},
       outputBlocklist: s.AI_OUTPUT_BLOCKLIST ?? [],
     },
+    dossiers: {
+      topK: s.DOSSIERS_TOP_K,
+      minScore: s.DOSSIERS_MIN_SCORE,
+      language: s.DOSSIERS_LANGUAGE ?? 'fr',
+      regenerateUngrounded: s.DOSSIERS_REGENERATE_UNGROUNDED === 'true',
+      concurrency: s.DOSSIERS_CONCURRENCY ?? 16,
+      maxUploadBytes: (s.DOSSIERS_MAX_UPLOAD_MB ?? 20) * 1024 * 1024,
+    },
     secretValues: SECRET_SETTINGS.map((name) => s[name]).filter((v): v is string => Boolean(v)),
   };
+}
+
+/**
+ * Settings for the local CLI, which runs the dossier pipeline in-process: it reads the AI and dossier
+ * settings only; storage and the task hub do not apply to it.
+ */
+export function loadCliSettings(env: NodeJS.ProcessEnv): Pick<Settings, 'ai' | 'dossiers'> {
+  const { ai, dossiers } = loadSettings({
+    ...env,
+    AzureWebJobsStorage: env.AzureWebJobsStorage || 'UseDevelopmentStorage=true',
+    DURABLE_TASK_HUB: env.DURABLE_TASK_HUB || 'cli',
+  });
+  return { ai, dossiers };
 }

@@ -1,7 +1,9 @@
 // The automation suite in one resource group: a Flex Consumption function app (Node.js 22) running as a
 // user-assigned managed identity, its host storage (no shared keys), workspace-based Application Insights
 // (Entra ID authentication only), Azure OpenAI (Entra ID authentication only, one gpt-4o-mini deployment) and a
-// Key Vault (RBAC) for optional third-party AI keys, which operators add themselves (see modules/keyVault.bicep).
+// Key Vault (RBAC) for optional third-party AI keys, which operators add themselves (see modules/keyVault.bicep),
+// and Event Grid delivery of the dossiers-inbox blob events to the app (see modules/blobEvents.bicep: deploy once
+// with deployEventSubscription = false, deploy the code, then deploy again with deployEventSubscription = true).
 //
 //   az deployment group create -g <resource-group> -f infra/bicep/main.bicep -p infra/bicep/main.bicepparam
 
@@ -83,6 +85,41 @@ param openAiApiKeySecretName string = ''
 
 @description('Name of the Key Vault secret holding the Anthropic API key (ANTHROPIC_API_KEY). Put the secret in the vault first. Empty: no key.')
 param anthropicApiKeySecretName string = ''
+
+@description('Best consultants kept per job (DOSSIERS_TOP_K). Null: every consultant.')
+@minValue(1)
+@maxValue(10000)
+param dossiersTopK int?
+
+@description('Lowest match score, 0 to 100, a pair needs to get a dossier (DOSSIERS_MIN_SCORE). Null: no minimum.')
+@minValue(0)
+@maxValue(100)
+param dossiersMinScore int?
+
+@description('Language of the dossiers (DOSSIERS_LANGUAGE).')
+@allowed([
+  'fr'
+  'en'
+])
+param dossiersLanguage string = 'fr'
+
+@description('Regenerate a dossier once, with strict instructions, when it names skills the consultant lacks (DOSSIERS_REGENERATE_UNGROUNDED).')
+param dossiersRegenerateUngrounded bool = false
+
+@description('Consultant-job pairs in flight at once in a batch (DOSSIERS_CONCURRENCY).')
+@minValue(1)
+@maxValue(256)
+param dossiersConcurrency int = 16
+
+@description('Largest batch upload accepted over HTTP, in megabytes (DOSSIERS_MAX_UPLOAD_MB).')
+@minValue(1)
+@maxValue(100)
+param dossiersMaxUploadMb int = 20
+
+// The Event Grid subscription needs the app's blobs_extension system key, which exists only once the app code has
+// been deployed and has started with the blob extension loaded (see modules/blobEvents.bicep).
+@description('Create the Event Grid subscription that runs the dossiersInbox blob trigger when a file lands in dossiers-inbox. Keep false on the first deployment; after the first code deployment, deploy again with true, and keep it true.')
+param deployEventSubscription bool = false
 
 @description('Turn on Key Vault purge protection (irreversible; a deleted vault keeps its name for the retention period).')
 param keyVaultEnablePurgeProtection bool = true
@@ -185,6 +222,26 @@ module functionApp 'modules/functionApp.bicep' = {
     anthropicBaseUrl: anthropicBaseUrl
     openAiApiKeySecretName: openAiApiKeySecretName
     anthropicApiKeySecretName: anthropicApiKeySecretName
+    dossiersTopK: dossiersTopK
+    dossiersMinScore: dossiersMinScore
+    dossiersLanguage: dossiersLanguage
+    dossiersRegenerateUngrounded: dossiersRegenerateUngrounded
+    dossiersConcurrency: dossiersConcurrency
+    dossiersMaxUploadMb: dossiersMaxUploadMb
+  }
+}
+
+// Event Grid system topic of the storage account, and (deployEventSubscription) the subscription that delivers the
+// dossiers-inbox BlobCreated events to the app's blob extension webhook. Deploys after the function app.
+module blobEvents 'modules/blobEvents.bicep' = {
+  name: 'blobEvents'
+  params: {
+    systemTopicName: 'evgt-${appName}-${suffix}'
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
+    functionAppName: functionApp.outputs.name
+    deployEventSubscription: deployEventSubscription
   }
 }
 
@@ -199,6 +256,12 @@ output identityClientId string = identity.outputs.clientId
 
 @description('Name of the Key Vault where operators put the OpenAI / Anthropic API keys.')
 output keyVaultName string = keyVault.outputs.name
+
+@description('Name of the Event Grid system topic of the storage account.')
+output eventGridSystemTopicName string = blobEvents.outputs.systemTopicName
+
+@description('Whether the dossiers-inbox event subscription is deployed; false until a deployment with deployEventSubscription = true.')
+output eventSubscriptionDeployed bool = blobEvents.outputs.eventSubscriptionDeployed
 
 @description('Azure OpenAI endpoint the app calls.')
 output azureOpenAiEndpoint string = ai.outputs.endpoint

@@ -25,3 +25,14 @@ param anthropicBaseUrl = ''
 param openAiApiKeySecretName = ''
 param anthropicApiKeySecretName = ''
 param keyVaultEnablePurgeProtection = true
+// Skills dossiers. null leaves DOSSIERS_TOP_K / DOSSIERS_MIN_SCORE empty: every consultant, no minimum score.
+param dossiersTopK = null
+param dossiersMinScore = null
+param dossiersLanguage = 'fr'
+param dossiersRegenerateUngrounded = false
+param dossiersConcurrency = 16
+param dossiersMaxUploadMb = 20
+// Event Grid delivery to the dossiersInbox blob trigger. Keep false on the first deployment: the subscription needs
+// the app's blobs_extension key, which exists only after the first code deployment. Then set true, deploy again,
+// and keep it true.
+param deployEventSubscription = false

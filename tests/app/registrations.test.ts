@@ -7,12 +7,67 @@ import { startAppHost } from '../support/testHost';
  * them. A changed route, schedule, path or auth level must show up here as a deliberate diff.
  * Generated binding names (hashes) are left out: they carry no meaning.
  */
+const activity = (name: string) => ({ name, bindings: [{ type: 'activityTrigger', direction: 'in' }] });
+const orchestration = (name: string) => ({
+  name,
+  bindings: [{ type: 'orchestrationTrigger', direction: 'in' }],
+});
+const durableClient = { type: 'durableClient', direction: 'in' };
+const httpOut = { type: 'http', direction: 'out', binding: '$return' };
+
 const EXPECTED = [
+  orchestration('dossierBatch'),
+  orchestration('dossierLane'),
+  activity('dossierPlan'),
+  activity('dossierGeneratePair'),
+  activity('dossierSaveOutcomes'),
+  activity('dossierReport'),
+  {
+    name: 'dossiersInbox',
+    bindings: [
+      {
+        type: 'blobTrigger',
+        direction: 'in',
+        path: 'dossiers-inbox/{batchId}/{name}',
+        connection: 'AzureWebJobsStorage',
+        source: 'EventGrid',
+      },
+      durableClient,
+    ],
+  },
+  {
+    name: 'dossierBatchCreate',
+    bindings: [
+      {
+        type: 'httpTrigger',
+        direction: 'in',
+        route: 'dossiers/batches',
+        methods: ['POST'],
+        authLevel: 'function',
+      },
+      durableClient,
+      httpOut,
+    ],
+  },
+  {
+    name: 'dossierBatchStatus',
+    bindings: [
+      {
+        type: 'httpTrigger',
+        direction: 'in',
+        route: 'dossiers/batches/{batchId}',
+        methods: ['GET'],
+        authLevel: 'function',
+      },
+      durableClient,
+      httpOut,
+    ],
+  },
   {
     name: 'healthLiveness',
     bindings: [
       { type: 'httpTrigger', direction: 'in', route: 'health', methods: ['GET'], authLevel: 'anonymous' },
-      { type: 'http', direction: 'out', binding: '$return' },
+      httpOut,
     ],
   },
   {
@@ -25,7 +80,7 @@ const EXPECTED = [
         methods: ['GET'],
         authLevel: 'function',
       },
-      { type: 'http', direction: 'out', binding: '$return' },
+      httpOut,
     ],
   },
 ];

@@ -26,6 +26,7 @@ describe('infra/bicep: syntax (tree-sitter-bicep)', () => {
       expect.arrayContaining([
         'infra/bicep/main.bicep',
         'infra/bicep/modules/ai.bicep',
+        'infra/bicep/modules/blobEvents.bicep',
         'infra/bicep/modules/functionApp.bicep',
         'infra/bicep/modules/identity.bicep',
         'infra/bicep/modules/keyVault.bicep',
@@ -79,6 +80,15 @@ describe('infra/bicep: syntax (tree-sitter-bicep)', () => {
     expect(dangling).toEqual([]);
   });
 
+  it('reads a nullable parameter as optional, and a parameter with a default as having one', async () => {
+    const source = ['param required int', 'param withDefault int = 1', 'param optional int?', ''].join('\n');
+    expect(parameterDeclarations(await parseBicep(source))).toEqual([
+      { name: 'required', hasDefault: false, nullable: false },
+      { name: 'withDefault', hasDefault: true, nullable: false },
+      { name: 'optional', hasDefault: false, nullable: true },
+    ]);
+  });
+
   it('main.bicepparam sets only parameters main.bicep declares, and every required one', async () => {
     const declared = parameterDeclarations(
       await parseBicep(readFileSync(path.join(BICEP_ROOT, 'main.bicep'), 'utf8')),
@@ -105,8 +115,7 @@ describe('infra/bicep: syntax (tree-sitter-bicep)', () => {
       .filter((name): name is string => name !== undefined);
     const declaredNames = new Set(declared.map((p) => p.name));
     expect(assigned.filter((name) => !declaredNames.has(name))).toEqual([]);
-    expect(declared.filter((p) => !p.hasDefault && !assigned.includes(p.name)).map((p) => p.name)).toEqual(
-      [],
-    );
+    const required = declared.filter((p) => !p.hasDefault && !p.nullable);
+    expect(required.filter((p) => !assigned.includes(p.name)).map((p) => p.name)).toEqual([]);
   });
 });

@@ -13,9 +13,9 @@ import {
   appSettingNames,
   appSettings,
   listBicepFiles,
-  literalValue,
   parseBicep,
   propertyAt,
+  resourceDeclarations,
   secretValueProblem,
   type Located,
 } from '../support/bicepParser';
@@ -95,15 +95,14 @@ function deployedSettings(files: BicepFile[]): Map<string, { place: string; valu
   return found;
 }
 
-/** The resources of a Bicep file whose type (`Namespace/type@version`) starts with `typePrefix`, with their bodies. */
+/**
+ * The resources of a Bicep file whose type (`Namespace/type@version`) starts with `typePrefix`, with their bodies
+ * (inside any condition or loop).
+ */
 function resourcesOfType(file: BicepFile, typePrefix: string): { place: string; body: Node | undefined }[] {
-  return file.tree.rootNode.descendantsOfType('resource_declaration').flatMap((resource) => {
-    const type = resource.namedChildren.find((child) => child.type === 'string');
-    if (!type || !(literalValue(type) ?? '').startsWith(typePrefix)) return [];
-    const body = resource.namedChildren.at(-1);
-    const place = `${file.name}:${resource.startPosition.row + 1}:${resource.startPosition.column + 1}`;
-    return [{ place, body: body?.type === 'object' ? body : undefined }];
-  });
+  return resourceDeclarations(file.tree)
+    .filter((resource) => resource.type.startsWith(typePrefix))
+    .map((resource) => ({ place: `${file.name}:${resource.line}:${resource.column}`, body: resource.body }));
 }
 
 /** The setting's own name and the names it is deployed under. */

@@ -240,6 +240,8 @@ export function secretValueProblem(value: Node): string | undefined {
 export interface ParameterDeclaration {
   name: string;
   hasDefault: boolean;
+  /** Declared with a nullable type (`int?`): optional, null when not given. */
+  nullable: boolean;
 }
 
 /** The `param` declarations of a Bicep file. */
@@ -247,8 +249,104 @@ export function parameterDeclarations(tree: Tree): ParameterDeclaration[] {
   return tree.rootNode.descendantsOfType('parameter_declaration').flatMap((node) => {
     const identifier = node.namedChildren.find((child) => child.type === 'identifier');
     if (!identifier) return [];
-    return [{ name: identifier.text, hasDefault: node.children.some((child) => child.type === '=') }];
+    const type = node.namedChildren.find((child) => child.type === 'type');
+    return [
+      {
+        name: identifier.text,
+        hasDefault: node.children.some((child) => child.type === '='),
+        nullable: type?.namedChildren[0]?.type === 'nullable_type',
+      },
+    ];
   });
+}
+
+export interface ResourceDeclaration {
+  /** The resource's symbolic name. */
+  symbol: string;
+  /** Its type as written, `Namespace/type@version` (a child declared inside its parent has the short form). */
+  type: string;
+  /** One-based line and column of the declaration. */
+  line: number;
+  column: number;
+  /** Declared with `existing`: a reference to a resource deployed elsewhere. */
+  existing: boolean;
+  /** The body object, inside any `if (...)` condition or `[for ...]` loop. */
+  body: Node | undefined;
+  /** For a `[for item in items: ...]` loop: the item variable and the iterated expression. */
+  loop: { item: string; iterable: Node } | undefined;
+}
+
+const withoutComments = (nodes: Node[]): Node[] => nodes.filter((node) => !COMMENT_TYPES.has(node.type));
+
+/** The `resource` declarations of a Bicep file (declarations whose type is not a literal string are skipped). */
+export function resourceDeclarations(tree: Tree): ResourceDeclaration[] {
+  return tree.rootNode.descendantsOfType('resource_declaration').flatMap((node) => {
+    const symbol = node.namedChildren.find((child) => child.type === 'identifier');
+    const typeNode = node.namedChildren.find((child) => child.type === 'string');
+    const type = typeNode && literalValue(typeNode);
+    if (!symbol || type === undefined) return [];
+    let value = withoutComments(node.namedChildren).at(-1);
+    let loop: ResourceDeclaration['loop'];
+    if (value?.type === 'for_statement') {
+      // [for <item> in <iterable>: <body>] or [for (<item>, <index>) in <iterable>: <body>]
+      const [initializer, iterable, body] = withoutComments(value.namedChildren);
+      const item =
+        initializer?.type === 'identifier' ? initializer : initializer?.descendantsOfType('loop_variable')[0];
+      loop = item && iterable && body ? { item: item.text, iterable } : undefined;
+      value = body;
+    }
+    if (value?.type === 'if_statement') value = withoutComments(value.namedChildren).at(-1);
+    return [
+      {
+        symbol: symbol.text,
+        type,
+        line: node.startPosition.row + 1,
+        column: node.startPosition.column + 1,
+        existing: node.children.some((child) => child.type === 'existing'),
+        body: value?.type === 'object' ? value : undefined,
+        loop,
+      },
+    ];
+  });
+}
+
+/** The value of a top-level `var` of a Bicep file, or undefined when it has none of that name. */
+function variableValue(tree: Tree, name: string): Node | undefined {
+  for (const node of tree.rootNode.namedChildren) {
+    if (node.type !== 'variable_declaration') continue;
+    const [identifier, ...rest] = withoutComments(node.namedChildren);
+    if (identifier?.type === 'identifier' && identifier.text === name) return rest.at(-1);
+  }
+  return undefined;
+}
+
+/** The literal strings of an array literal, or of the array literal a variable of the file holds. */
+function literalArray(tree: Tree, node: Node): Located[] {
+  const array = node.type === 'identifier' ? variableValue(tree, node.text) : node;
+  if (array?.type !== 'array') return [];
+  return withoutComments(array.namedChildren).flatMap((element) => {
+    const value = literalValue(element);
+    return value === undefined ? [] : [located(element, value)];
+  });
+}
+
+/**
+ * The names of the resources (not `existing` references) whose type starts with `typePrefix`: a literal `name`,
+ * or, for a loop whose `name` is the loop item, each literal string of the array it iterates (an array literal
+ * or a variable of the same file holding one). Names known only at deployment are skipped.
+ */
+export function resourceNames(tree: Tree, typePrefix: string): Located[] {
+  return resourceDeclarations(tree)
+    .filter((resource) => resource.type.startsWith(typePrefix) && !resource.existing)
+    .flatMap(({ body, loop }) => {
+      const name = body && propertyAt(body, ['name']);
+      if (!name) return [];
+      const value = literalValue(name);
+      if (value !== undefined) return [located(name, value)];
+      if (loop && name.type === 'identifier' && name.text === loop.item)
+        return literalArray(tree, loop.iterable);
+      return [];
+    });
 }
 
 /** The source paths of the `module` declarations of a Bicep file (local paths and registry references). */

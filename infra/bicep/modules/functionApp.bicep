@@ -113,6 +113,37 @@ param openAiApiKeySecretName string = ''
 @description('Name of the Key Vault secret holding the Anthropic API key (ANTHROPIC_API_KEY). Empty: the setting stays empty.')
 param anthropicApiKeySecretName string = ''
 
+// Skills dossiers. A nullable parameter left out (null) deploys an empty setting, which the app reads as "not set".
+@description('Best consultants kept per job (DOSSIERS_TOP_K). Null: every consultant.')
+@minValue(1)
+@maxValue(10000)
+param dossiersTopK int?
+
+@description('Lowest match score, 0 to 100, a pair needs to get a dossier (DOSSIERS_MIN_SCORE). Null: no minimum.')
+@minValue(0)
+@maxValue(100)
+param dossiersMinScore int?
+
+@description('Language of the dossiers (DOSSIERS_LANGUAGE).')
+@allowed([
+  'fr'
+  'en'
+])
+param dossiersLanguage string = 'fr'
+
+@description('Regenerate a dossier once, with strict instructions, when it names skills the consultant lacks (DOSSIERS_REGENERATE_UNGROUNDED).')
+param dossiersRegenerateUngrounded bool = false
+
+@description('Consultant-job pairs in flight at once in a batch (DOSSIERS_CONCURRENCY).')
+@minValue(1)
+@maxValue(256)
+param dossiersConcurrency int = 16
+
+@description('Largest batch upload accepted over HTTP, in megabytes (DOSSIERS_MAX_UPLOAD_MB).')
+@minValue(1)
+@maxValue(100)
+param dossiersMaxUploadMb int = 20
+
 @description('Memory of each instance in MB.')
 @allowed([
   512
@@ -282,6 +313,31 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'ANTHROPIC_BASE_URL'
           value: anthropicBaseUrl
+        }
+        // Skills dossiers.
+        {
+          name: 'DOSSIERS_TOP_K'
+          value: dossiersTopK == null ? '' : string(dossiersTopK)
+        }
+        {
+          name: 'DOSSIERS_MIN_SCORE'
+          value: dossiersMinScore == null ? '' : string(dossiersMinScore)
+        }
+        {
+          name: 'DOSSIERS_LANGUAGE'
+          value: dossiersLanguage
+        }
+        {
+          name: 'DOSSIERS_REGENERATE_UNGROUNDED'
+          value: dossiersRegenerateUngrounded ? 'true' : 'false'
+        }
+        {
+          name: 'DOSSIERS_CONCURRENCY'
+          value: string(dossiersConcurrency)
+        }
+        {
+          name: 'DOSSIERS_MAX_UPLOAD_MB'
+          value: string(dossiersMaxUploadMb)
         }
         // Third-party keys: a Key Vault reference when a secret name is given, else empty (not set).
         {

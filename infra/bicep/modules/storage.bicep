@@ -1,6 +1,6 @@
-// Host storage for the function app: blobs (deployment package, Durable Functions leases, capability data),
-// queues and tables (Durable Functions task hub). Key access is disabled; the app's managed identity
-// reaches the account through role assignments.
+// Host storage for the function app: blobs (deployment package, Durable Functions leases, capability data,
+// the app's own containers), queues and tables (Durable Functions task hub). Key access is disabled; the app's
+// managed identity reaches the account through role assignments.
 
 @description('Globally unique storage account name: 3 to 24 lowercase letters and digits.')
 @minLength(3)
@@ -59,6 +59,27 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
     publicAccess: 'None'
   }
 }
+
+// The app's blob containers, named as in functions/platform/storageNames.ts (CONTAINERS); tests/infra fails when a
+// container there is missing here. The app creates the others on first use, but not dossiers-inbox, where
+// operators drop batches and whose BlobCreated events modules/blobEvents.bicep delivers to the app.
+var appContainerNames = [
+  'ai-cache'
+  'dossiers-inbox'
+  'dossiers-uploads'
+  'dossiers'
+  'dossiers-work'
+]
+
+resource appContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
+  for containerName in appContainerNames: {
+    parent: blobService
+    name: containerName
+    properties: {
+      publicAccess: 'None'
+    }
+  }
+]
 
 resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storageAccount.id, principalId, storageBlobDataOwnerRoleId)

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import type { ContainerClient } from '@azure/storage-blob';
+import type { BatchWorkStore } from './batchStore';
+import { BATCH_FUNCTIONS, type BatchRunInput } from './batchRun';
+import type { PlanOptions } from './plan';
+
+// The names a batch's two files may have in the inbox (any case): short, or as the seed exported them.
+const CONSULTANT_FILES = ['consultants.csv', 'base consultants.csv'];
+const JOB_FILES = ['jobs.csv', 'fiches de poste client.csv'];
+
+/** How the capability starts and checks orchestrations; the trigger backs it with the durable client. */
+export interface OrchestrationStarter {
+  runtimeStatus(instanceId: string): Promise<string | undefined>;
+  start(name: string, instanceId: string, input: unknown): Promise<void>;
+}
+
+export type StartResult = { started: boolean; instanceId: string } | { started: false; waitingFor: string };
+
+/** A batch id as it may appear in a blob path and an instance id. */
+export function isBatchId(value: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/.test(value);
+}
+
+export function isBatchFile(name: string): boolean {
+  const lower = name.toLowerCase();
+  return CONSULTANT_FILES.includes(lower) || JOB_FILES.includes(lower);
+}
+
+/**
+ * Called for each file dropped in `dossiers-inbox/{batchId}/`: once both files are there, starts the
+ * batch with an instance id made of the batch id and both files' content hashes, so the same drop
+ * (or both files' triggers firing together) starts one run, and changed files start a new one.
+ */
+export async function startFromInbox(
+  inbox: ContainerClient,
+  batchId: string,
+  deps: {
+    work: BatchWorkStore;
+    starter: OrchestrationStarter;
+    options: PlanOptions;
+    concurrency: number;
+    now: () => Date;
+  },
+): Promise<StartResult> {
+  const names: string[] = [];
+  for await (const blob of inbox.listBlobsFlat({ prefix: `${batchId}/` })) names.push(blob.name);
+  const find = (accepted: string[]) =>
+    names.find(
+      (name) => name.split('/').length === 2 && accepted.includes((name.split('/')[1] ?? '').toLowerCase()),
+    );
+  const consultants = find(CONSULTANT_FILES);
+  const jobs = find(JOB_FILES);
+  if (!consultants) return { started: false, waitingFor: 'consultants.csv' };
+  if (!jobs) return { started: false, waitingFor: 'jobs.csv' };
+  const contents = await Promise.all(
+    [consultants, jobs].map((name) => inbox.getBlockBlobClient(name).downloadToBuffer()),
+  );
+  return startBatch(
+    {
+      batchId,
+      source: { container: inbox.containerName, consultants, jobs },
+      contents,
+      options: deps.options,
+      concurrency: deps.concurrency,
+    },
+    deps,
+  );
+}
+
+export interface BatchStartRequest {
+  batchId: string;
+  source: BatchRunInput['source'];
+  contents: Buffer[];
+  options: PlanOptions;
+  concurrency: number;
+}
+
+/** Starts a run unless the same inputs already have one pending, running or done. */
+export async function startBatch(
+  request: BatchStartRequest,
+  deps: { work: BatchWorkStore; starter: OrchestrationStarter; now: () => Date },
+): Promise<StartResult> {
+  const hash = createHash('sha256');
+  for (const content of request.contents) hash.update(createHash('sha256').update(content).digest());
+  hash.update(JSON.stringify(request.options));
+  const instanceId = `dossiers-${request.batchId}-${hash.digest('hex').slice(0, 16)}`;
+  const status = await deps.starter.runtimeStatus(instanceId);
+  if (status && !['Failed', 'Terminated'].includes(status)) return { started: false, instanceId };
+  const input: BatchRunInput = {
+    batchId: request.batchId,
+    runId: instanceId,
+    source: request.source,
+    options: request.options,
+    concurrency: request.concurrency,
+  };
+  await deps.work.setLatestRun(request.batchId, { instanceId, startedAt: deps.now().toISOString() });
+  await deps.starter.start(BATCH_FUNCTIONS.batch, instanceId, input);
+  return { started: true, instanceId };
+}

@@ -1,0 +1,136 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createAiClient } from '../functions/ai/createAiClient';
+import { AI_PROVIDERS, loadCliSettings, SettingsError } from '../functions/platform/config';
+import { appCredential } from '../functions/platform/identity';
+import { createDocxRenderer } from '../functions/dossiers/docxRenderer';
+import { DOSSIER_TASK } from '../functions/dossiers/generatePair';
+import { offlineDossier } from '../functions/dossiers/offlineDossier';
+import { DirectoryDossierOutputs } from '../functions/dossiers/outputs';
+import { runLocalBatch } from '../functions/dossiers/runLocalBatch';
+import { CsvFileError } from '../functions/dossiers/types';
+
+const USAGE = `Usage: npm run dossiers -- --consultants <csv> --jobs <csv> --out <dir>
+  [--provider offline|azure-openai|openai|anthropic] [--top K] [--min-score S]
+  [--concurrency N] [--lang fr|en] [--regenerate-ungrounded]
+Provider settings come from the environment (AI_PROVIDER, AZURE_OPENAI_ENDPOINT, OPENAI_BASE_URL, ...).
+Exit code: 0 every selected pair generated or skipped, 2 some failed, 1 unusable input.`;
+
+class UsageError extends Error {}
+
+function integer(value: string | undefined, flag: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${flag} must be a whole number of at least ${min}.`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      consultants: { type: 'string' },
+      jobs: { type: 'string' },
+      out: { type: 'string' },
+      provider: { type: 'string' },
+      top: { type: 'string' },
+      'min-score': { type: 'string' },
+      concurrency: { type: 'string' },
+      lang: { type: 'string' },
+      'regenerate-ungrounded': { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (!values.consultants || !values.jobs || !values.out)
+    throw new UsageError('--consultants, --jobs and --out are required.');
+  if (values.provider && !(AI_PROVIDERS as readonly string[]).includes(values.provider)) {
+    throw new UsageError(`--provider must be one of ${AI_PROVIDERS.join(', ')}.`);
+  }
+  if (values.lang && values.lang !== 'fr' && values.lang !== 'en')
+    throw new UsageError('--lang must be fr or en.');
+
+  const settings = loadCliSettings({
+    ...process.env,
+    ...(values.provider ? { AI_PROVIDER: values.provider } : {}),
+  });
+  const ai = createAiClient(settings.ai, {
+    storage: undefined,
+    credential: () => appCredential(undefined),
+    offlineGenerators: { [DOSSIER_TASK]: offlineDossier },
+  });
+  const [consultants, jobs] = await Promise.all([readInput(values.consultants), readInput(values.jobs)]);
+  const progress = progressBar();
+  const report = await runLocalBatch({
+    batchId: path.basename(path.resolve(values.out)),
+    consultants: { name: path.basename(values.consultants), bytes: consultants },
+    jobs: { name: path.basename(values.jobs), bytes: jobs },
+    options: {
+      topK: integer(values.top, 'top', 1) ?? settings.dossiers.topK,
+      minScore: integer(values['min-score'], 'min-score', 0) ?? settings.dossiers.minScore,
+      language: (values.lang as 'fr' | 'en' | undefined) ?? settings.dossiers.language,
+      regenerateUngrounded: values['regenerate-ungrounded'] ?? settings.dossiers.regenerateUngrounded,
+    },
+    concurrency: integer(values.concurrency, 'concurrency', 1) ?? settings.dossiers.concurrency,
+    ai,
+    outputs: new DirectoryDossierOutputs(values.out),
+    renderDocx: createDocxRenderer(),
+    onProgress: progress.update,
+  });
+  progress.end();
+  for (const row of report.rejectedRows)
+    process.stderr.write(`rejected ${row.file}:${row.line}: ${row.reason}\n`);
+  process.stderr.write(
+    `${report.generated} generated, ${report.skipped} skipped, ${report.failed} failed, ${report.notSelected} not selected; ` +
+      `${report.usage.promptTokens + report.usage.completionTokens} tokens, $${report.usage.costUsd.toFixed(4)}; ` +
+      `report in ${path.join(values.out, 'report.json')}\n`,
+  );
+  return report.failed > 0 ? 2 : 0;
+}
+
+async function readInput(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch {
+    throw new UsageError(`Cannot read ${file}.`);
+  }
+}
+
+/** A one-line progress bar on a terminal; nothing when stderr is a file or a pipe. */
+function progressBar() {
+  const tty = process.stderr.isTTY;
+  const started = Date.now();
+  return {
+    update: (done: number, total: number, failed: number) => {
+      if (!tty) return;
+      const width = 30;
+      const filled = total ? Math.round((done / total) * width) : width;
+      const elapsed = (Date.now() - started) / 1000;
+      const eta = done ? Math.round((elapsed / done) * (total - done)) : 0;
+      process.stderr.write(
+        `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} pairs, ${failed} failed, ETA ${eta}s `,
+      );
+    },
+    end: () => {
+      if (tty) process.stderr.write('\n');
+    },
+  };
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const known =
+      error instanceof UsageError || error instanceof CsvFileError || error instanceof SettingsError;
+    const message = known || error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${message}\n${error instanceof UsageError ? `${USAGE}\n` : ''}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,129 @@
+import JSZip from 'jszip';
+import { describe, expect, it } from 'vitest';
+import { renderDossierDocx, type DossierDocxInput } from '../../functions/dossiers/dossierDocx';
+import { offlineDossier } from '../../functions/dossiers/offlineDossier';
+import type { Consultant, DossierLanguage, JobPosting, PairMatch } from '../../functions/dossiers/types';
+
+const consultant: Consultant = {
+  id: 'karim-benali',
+  line: 5,
+  fullName: 'Karim Benali',
+  title: 'Développeur full stack',
+  years: 5,
+  skills: ['TypeScript', 'React', 'Node.js', 'PostgreSQL', 'Docker'],
+  experiences: '2021-2025 : développeur chez Assurances du Rhône ; 2020-2021 : stage chez Startup Lab',
+  education: 'École d’ingénieurs, INSA Lyon',
+  location: 'Paris',
+  availability: 'Sous un mois',
+  extra: {},
+};
+
+const job: JobPosting = {
+  id: 'dev-full-stack',
+  line: 3,
+  title: 'Développeur full stack TypeScript',
+  client: 'Mutuelle Santé Plus',
+  requiredSkills: ['TypeScript', 'React', 'Node.js', 'Azure'],
+  niceToHave: ['PostgreSQL', 'GraphQL'],
+  location: 'Paris',
+  extra: {},
+};
+
+const match: PairMatch = {
+  score: 71,
+  coveredSkills: ['TypeScript', 'React', 'Node.js'],
+  missingSkills: ['Azure'],
+  niceToHaveCovered: ['PostgreSQL'],
+};
+
+function docxInput(language: DossierLanguage, markdown?: string): DossierDocxInput {
+  const text = markdown ?? offlineDossier({ consultant, job, match, language, instructions: '' });
+  return { markdown: text, consultant, job, match, language };
+}
+
+async function unzip(buffer: Buffer): Promise<{ document: string; core: string }> {
+  const zip = await JSZip.loadAsync(buffer);
+  const read = (name: string) => zip.file(name)?.async('string') ?? Promise.reject(new Error(`No ${name}`));
+  return { document: await read('word/document.xml'), core: await read('docProps/core.xml') };
+}
+
+/** The text of each table row, cells joined by `|`. */
+function tableRows(documentXml: string): string[] {
+  const table = /<w:tbl>[\s\S]*<\/w:tbl>/.exec(documentXml)?.[0] ?? '';
+  return [...table.matchAll(/<w:tr>[\s\S]*?<\/w:tr>/g)].map((row) =>
+    [...row[0].matchAll(/<w:tc>[\s\S]*?<\/w:tc>/g)]
+      .map((cell) => [...cell[0].matchAll(/<w:t[^>]*>([^<]*)<\/w:t>/g)].map((t) => t[1]).join(''))
+      .join('|'),
+  );
+}
+
+describe('dossier DOCX', () => {
+  it('is a Word document with the dossier outline in heading styles and bullets', async () => {
+    const { document } = await unzip(await renderDossierDocx(docxInput('fr')));
+    expect(document).toContain('Karim Benali');
+    expect(document).toContain('<w:pStyle w:val="Heading1"/>');
+    expect(document.match(/<w:pStyle w:val="Heading2"\/>/g)).toHaveLength(7);
+    expect(document).toMatch(/<w:numPr><w:ilvl w:val="0"\/><w:numId w:val="\d+"\/><\/w:numPr>/);
+    expect(document).not.toMatch(/<w:t[^>]*>\s*(#|- )/);
+  });
+
+  it('puts the skills table and the score at the end of the fit section', async () => {
+    const { document } = await unzip(await renderDossierDocx(docxInput('fr')));
+    expect(tableRows(document)).toEqual([
+      'Compétence|Exigée|Statut',
+      'TypeScript|Oui|Couverte',
+      'React|Oui|Couverte',
+      'Node.js|Oui|Couverte',
+      'Azure|Oui|Manquante',
+      'PostgreSQL|Non|Appréciée',
+    ]);
+    expect(document).toContain('w:fill="D9E2F3"');
+    expect(document).toContain('<w:tblHeader/>');
+    expect(document).toContain('Synthèse des compétences — score d&apos;adéquation : 71/100');
+    const table = document.indexOf('<w:tbl>');
+    expect(table).toBeGreaterThan(document.indexOf('Score d&apos;adéquation : 71/100.'));
+    expect(table).toBeLessThan(document.indexOf('Compétences clés'));
+  });
+
+  it('records the title and creator in the document properties', async () => {
+    const { core } = await unzip(await renderDossierDocx(docxInput('fr')));
+    expect(core).toContain('<dc:title>Dossier de compétences — Karim Benali</dc:title>');
+    expect(core).toContain('<dc:creator>automation-suite</dc:creator>');
+    expect(core).toContain('Développeur full stack TypeScript — Mutuelle Santé Plus');
+  });
+
+  it('labels the table in English for an English dossier', async () => {
+    const { document, core } = await unzip(await renderDossierDocx(docxInput('en')));
+    expect(tableRows(document)[0]).toBe('Skill|Required|Status');
+    expect(tableRows(document)).toContain('Azure|Yes|Missing');
+    expect(tableRows(document)).toContain('PostgreSQL|No|Nice to have');
+    expect(core).toContain('<dc:title>Skills dossier — Karim Benali</dc:title>');
+  });
+
+  it('converts a model’s Markdown: bold runs, star bullets, level-3 headings, joined lines', async () => {
+    const markdown = [
+      '# Dossier de compétences — Karim Benali',
+      '',
+      '## Profil',
+      '',
+      'Karim est **développeur full stack**',
+      'depuis 5 ans.',
+      '',
+      '### Points forts',
+      '* TypeScript',
+      '  * React',
+      '',
+      'Un `code` et un _accent_ restent du texte.',
+    ].join('\n');
+    const { document } = await unzip(await renderDossierDocx(docxInput('fr', markdown)));
+    expect(document).toMatch(
+      /<w:rPr><w:b\/><w:bCs\/><\/w:rPr><w:t xml:space="preserve">développeur full stack<\/w:t>/,
+    );
+    expect(document).toContain('<w:t xml:space="preserve"> depuis 5 ans.</w:t>');
+    expect(document).toContain('<w:pStyle w:val="Heading3"/>');
+    expect(document).toMatch(/<w:ilvl w:val="1"\/>[\s\S]*React/);
+    expect(document).toContain('Un `code` et un _accent_ restent du texte.');
+    // With no fit section to follow, the table closes the document.
+    expect(document.indexOf('<w:tbl>')).toBeGreaterThan(document.indexOf('restent du texte'));
+  });
+});
