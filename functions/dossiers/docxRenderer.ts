@@ -19,34 +19,38 @@ interface Pending {
 export function createDocxRenderer(workers = Math.min(4, availableParallelism() - 1)): DocxRenderer {
   const script = path.join(__dirname, 'docxWorker.js');
   if (workers < 1 || !existsSync(script)) return renderDossierDocx;
-  const pool = Array.from({ length: workers }, () => new Worker(script));
   const pending = new Map<number, Pending>();
+  let pool: Worker[] | undefined;
   let nextId = 0;
-  for (const worker of pool) {
-    // A worker that dies takes its requests with it: fail them rather than leave them waiting.
-    worker.on('error', (error) => {
-      for (const waiting of pending.values()) waiting.reject(error);
-      pending.clear();
-      settle();
-    });
-    worker.on('message', (message: { id: number; bytes?: Uint8Array; error?: string }) => {
-      const waiting = pending.get(message.id);
-      pending.delete(message.id);
-      settle();
-      if (message.bytes)
-        waiting?.resolve(
-          Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength),
-        );
-      else waiting?.reject(new Error(message.error ?? 'DOCX rendering failed'));
-    });
-    worker.unref();
-  }
   // Idle workers must not keep the process alive, busy ones must: ref while anything is pending.
   const settle = () => {
-    if (pending.size === 0) for (const worker of pool) worker.unref();
+    if (pending.size === 0) for (const worker of pool ?? []) worker.unref();
   };
+  const startPool = (): Worker[] =>
+    Array.from({ length: workers }, () => {
+      const worker = new Worker(script);
+      // A worker that dies takes its requests with it: fail them rather than leave them waiting.
+      worker.on('error', (error) => {
+        for (const waiting of pending.values()) waiting.reject(error);
+        pending.clear();
+        settle();
+      });
+      worker.on('message', (message: { id: number; bytes?: Uint8Array; error?: string }) => {
+        const waiting = pending.get(message.id);
+        pending.delete(message.id);
+        settle();
+        if (message.bytes) {
+          waiting?.resolve(
+            Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength),
+          );
+        } else waiting?.reject(new Error(message.error ?? 'DOCX rendering failed'));
+      });
+      return worker;
+    });
   return (input) =>
     new Promise((resolve, reject) => {
+      // Started on first use: an instance that never renders a dossier never pays for the threads.
+      pool ??= startPool();
       const id = nextId++;
       if (pending.size === 0) for (const worker of pool) worker.ref();
       pending.set(id, { resolve, reject });
