@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody, sendJson } from './jsonHttp';
 
 /**
  * A local server that speaks the OpenAI chat-completions protocol (plain `/v1/chat/completions` and
@@ -92,7 +93,7 @@ export class LocalAiServer {
     const chat = path.endsWith('/chat/completions');
     const raw = await readBody(req);
     if (req.method !== 'POST' || (!anthropic && !chat))
-      return send(res, 404, { error: { message: 'not found' } });
+      return sendJson(res, 404, { error: { message: 'not found' } });
     const body = parseBody(raw);
     const number = ++this.counters.requests;
     const entry: LoggedRequest = {
@@ -108,7 +109,7 @@ export class LocalAiServer {
     const finish = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       entry.status = status;
       entry.finishedAt = Date.now();
-      send(res, status, payload, headers);
+      sendJson(res, status, payload, headers);
     };
     if (!entry.authorized)
       return finish(401, errorBody(anthropic, 'authentication_error', 'Invalid API key.'));
@@ -255,26 +256,4 @@ function parseBody(raw: string): ChatBody {
   } catch {
     return {};
   }
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function send(
-  res: ServerResponse,
-  status: number,
-  payload: unknown,
-  headers: Record<string, string> = {},
-): void {
-  if (res.destroyed) return;
-  const text = JSON.stringify(payload);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
 }

@@ -1,3 +1,5 @@
+import { foldText } from '../platform/text';
+
 /**
  * Personal data that must not leave for an external model: e-mail addresses, phone numbers, IBANs and
  * French social security numbers (NIR). IBANs and NIRs are checked with their mod-97 keys, so ordinary
@@ -58,13 +60,9 @@ export function redactSensitive(
 
 /** The first blocklisted term found in the text (whole words, case- and accent-insensitive). */
 export function findBlockedTerm(text: string, blocklist: readonly string[]): string | undefined {
-  const haystack = fold(text);
+  const haystack = foldText(text);
   return blocklist.find((term) => {
-    const escaped = fold(term).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const escaped = foldText(term).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     return new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, 'u').test(haystack);
   });
-}
-
-function fold(text: string): string {
-  return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
 }

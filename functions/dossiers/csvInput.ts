@@ -4,7 +4,8 @@
  * Header aliases are the contract in PRODUCT.md, "CSV header aliases (dossiers)".
  */
 import { CsvError, parse } from 'csv-parse/sync';
-import { foldText, slugify, uniqueIds } from './slug';
+import { foldText } from '../platform/text';
+import { slugify, uniqueIds } from './slug';
 import { CsvFileError, type Consultant, type JobPosting, type ParsedFile, type RejectedRow } from './types';
 
 type Encoding = ParsedFile<unknown>['encoding'];

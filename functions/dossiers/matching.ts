@@ -1,5 +1,5 @@
 import { skillsMatch } from './skills';
-import { foldText } from './slug';
+import { foldText } from '../platform/text';
 import type { Consultant, JobPosting, PairMatch } from './types';
 
 const WEIGHT_REQUIRED = 70;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { foldText } from '../platform/text';
 import type { OfflineGenerator } from '../ai/providers/offlineProvider';
 import { redactSensitive, SENSITIVE_KINDS } from '../ai/sensitive';
 import type { Consultant, DossierLanguage, DossierPromptInput, JobPosting, PairMatch } from './types';
@@ -411,5 +412,5 @@ function distinct(values: readonly string[]): string[] {
 
 /** Case- and accent-insensitive form, to compare skill spellings and places. */
 function fold(value: string): string {
-  return oneLine(value).normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+  return foldText(oneLine(value));
 }

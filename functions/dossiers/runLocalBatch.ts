@@ -2,14 +2,11 @@ import type { AiClient } from '../ai/aiClient';
 import type { DocxRenderer } from './docxRenderer';
 import { generatePair, DOSSIER_TASK } from './generatePair';
 import type { DossierOutputStore } from './outputs';
-import { planBatch, type PlanOptions } from './plan';
+import { planBatch, type PlanInput } from './plan';
 import { buildReport, NO_USAGE, reportCsv, type DossierReport, type PairOutcome } from './report';
 
-export interface LocalBatchInput {
-  batchId: string;
-  consultants: { name: string; bytes: Uint8Array };
-  jobs: { name: string; bytes: Uint8Array };
-  options: PlanOptions;
+/** What the plan needs, less what the run finds itself (template hash, existing outputs). */
+export interface LocalBatchInput extends Omit<PlanInput, 'templateHash' | 'existingHashes'> {
   concurrency: number;
   ai: AiClient;
   outputs: DossierOutputStore;

@@ -1,4 +1,4 @@
-import { foldText } from './slug';
+import { foldText } from '../platform/text';
 
 /**
  * Skill names compared the way people write them: case, accents and punctuation do not matter

@@ -1,19 +1,8 @@
 /** Ids for consultants and job postings: readable slugs, safe in blob names and URLs. */
+import { foldText } from '../platform/text';
 
 const MAX_SLUG_LENGTH = 64;
 const EMPTY_SLUG = 'item';
-
-// NFD does not split these letters into a base letter and a mark, so they are spelled out first.
-const LIGATURES: Record<string, string> = { œ: 'oe', æ: 'ae', ß: 'ss' };
-
-/** Lowercase, ligatures spelled out, accents removed: the form in which French text is compared. */
-export function foldText(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[œæß]/g, (letter) => LIGATURES[letter] ?? letter)
-    .normalize('NFD')
-    .replace(/\p{M}/gu, '');
-}
 
 /** `[a-z0-9-]`, at most 64 characters, `item` when nothing is left. `JOB-2026-01` → `job-2026-01`. */
 export function slugify(text: string): string {

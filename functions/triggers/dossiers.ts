@@ -34,18 +34,21 @@ df.app.activity(BATCH_FUNCTIONS.report, { handler: dossierActivities.report });
 
 const durableClient = df.input.durableClient();
 
+/** An instance's status, or undefined when the instance does not exist (other failures are thrown). */
+async function findInstance(client: df.DurableClient, instanceId: string): Promise<InstanceView | undefined> {
+  try {
+    return await client.getStatus(instanceId);
+  } catch (error) {
+    // The client reports an unknown instance as an error mentioning the 404 it received.
+    if (error instanceof Error && /\b404\b/.test(error.message)) return undefined;
+    throw error;
+  }
+}
+
 function starterFor(context: InvocationContext): OrchestrationStarter {
   const client = df.getClient(context);
   return {
-    runtimeStatus: async (instanceId) => {
-      try {
-        return (await client.getStatus(instanceId)).runtimeStatus;
-      } catch (error) {
-        // The client reports an unknown instance as an error mentioning the 404 it received.
-        if (error instanceof Error && /\b404\b/.test(error.message)) return undefined;
-        throw error;
-      }
-    },
+    runtimeStatus: async (instanceId) => (await findInstance(client, instanceId))?.runtimeStatus,
     start: async (name, instanceId, input) => {
       await client.startNew(name, { instanceId, input });
     },
@@ -143,13 +146,7 @@ app.http('dossierBatchStatus', {
       const run = await dossierWork.latestRun(batchId);
       if (!run) throw new HttpError(404, 'not_found', `No batch ${batchId}.`);
       const client = df.getClient(context);
-      const view = async (instanceId: string): Promise<InstanceView | undefined> => {
-        try {
-          return await client.getStatus(instanceId);
-        } catch {
-          return undefined;
-        }
-      };
+      const view = (instanceId: string) => findInstance(client, instanceId);
       const batch = await view(run.instanceId);
       if (!batch) throw new HttpError(404, 'not_found', `Batch ${batchId} has no run yet.`);
       const lanes = (batch.customStatus as { lanes?: number } | null)?.lanes ?? 0;

@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readBody, sendJson } from '../jsonHttp';
 import type { AddressInfo } from 'node:net';
 import { DurableError, type DurableEngine } from './engine';
 import type { InstanceRecord, RuntimeStatus } from './store';
 
-const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const RPC_PREFIX = '/runtime/webhooks/durabletask/';
 
 /**
@@ -22,7 +22,7 @@ export class DurableClientApi {
   async listen(): Promise<void> {
     this.server = createServer((req, res) => {
       void this.handle(req, res).catch((error: unknown) => {
-        send(res, 500, { error: error instanceof Error ? error.message : String(error) });
+        sendJson(res, 500, { error: error instanceof Error ? error.message : String(error) });
       });
     });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
@@ -69,7 +69,7 @@ export class DurableClientApi {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.origin);
-    if (!url.pathname.startsWith(RPC_PREFIX)) return send(res, 404, { error: 'not found' });
+    if (!url.pathname.startsWith(RPC_PREFIX)) return sendJson(res, 404, { error: 'not found' });
     const parts = url.pathname.slice(RPC_PREFIX.length).split('/').map(decodeURIComponent);
     const method = req.method ?? 'GET';
     const body = await readBody(req);
@@ -81,13 +81,13 @@ export class DurableClientApi {
           input,
           parts[2] || crypto.randomUUID().replace(/-/g, ''),
         );
-        return send(res, 202, { id, ...this.links(id) });
+        return sendJson(res, 202, { id, ...this.links(id) });
       }
-      if (parts[0] !== 'instances') return send(res, 404, { error: 'not found' });
+      if (parts[0] !== 'instances') return sendJson(res, 404, { error: 'not found' });
       const id = parts[1] ?? '';
       const action = parts[2];
       if (!id && method === 'GET')
-        return send(
+        return sendJson(
           res,
           200,
           (await this.list(url)).map((r) => toStatus(r, url)),
@@ -96,27 +96,27 @@ export class DurableClientApi {
         const records = await this.list(url);
         let deleted = 0;
         for (const record of records) deleted += await this.engine.purge(record.instanceId);
-        return send(res, deleted ? 200 : 404, { instancesDeleted: deleted });
+        return sendJson(res, deleted ? 200 : 404, { instancesDeleted: deleted });
       }
       if (!action && method === 'GET') {
         const record = await this.engine.getStatus(id);
-        if (!record) return send(res, 404, { error: `No instance with ID '${id}' found.` });
+        if (!record) return sendJson(res, 404, { error: `No instance with ID '${id}' found.` });
         const running = record.runtimeStatus === 'Pending' || record.runtimeStatus === 'Running';
-        return send(res, running ? 202 : 200, toStatus(record, url));
+        return sendJson(res, running ? 202 : 200, toStatus(record, url));
       }
       if (!action && method === 'DELETE') {
         const deleted = await this.engine.purge(id);
-        return send(res, deleted ? 200 : 404, { instancesDeleted: deleted });
+        return sendJson(res, deleted ? 200 : 404, { instancesDeleted: deleted });
       }
       if (action === 'raiseEvent' && parts[3] && method === 'POST') {
         await this.engine.raiseEvent(id, parts[3], body ? (JSON.parse(body) as unknown) : undefined);
-        return send(res, 202, {});
+        return sendJson(res, 202, {});
       }
       if (action === 'terminate' && method === 'POST') {
         await this.engine.terminate(id, url.searchParams.get('reason') ?? '');
-        return send(res, 202, {});
+        return sendJson(res, 202, {});
       }
-      return send(res, 501, { error: `The local host does not implement ${method} ${url.pathname}.` });
+      return sendJson(res, 501, { error: `The local host does not implement ${method} ${url.pathname}.` });
     } catch (error) {
       if (error instanceof DurableError) {
         const status = {
@@ -125,7 +125,7 @@ export class DurableClientApi {
           unknown_orchestrator: 400,
           invalid_instance_id: 400,
         }[error.code];
-        return send(res, status, { error: error.message });
+        return sendJson(res, status, { error: error.message });
       }
       throw error;
     }
@@ -166,21 +166,4 @@ function toStatus(record: InstanceRecord, url: URL): Record<string, unknown> {
   };
   if (url.searchParams.get('showHistory') === 'true') status.history = record.history;
   return status;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new Error('The request body is too large.');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
 }

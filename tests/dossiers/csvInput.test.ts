@@ -9,7 +9,7 @@ import {
   parseJobs,
   sniffDelimiter,
 } from '../../functions/dossiers/csvInput';
-import { foldText } from '../../functions/dossiers/slug';
+import { foldText } from '../../functions/platform/text';
 import { CsvFileError } from '../../functions/dossiers/types';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/csv');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { foldText, slugify, uniqueIds } from '../../functions/dossiers/slug';
+import { slugify, uniqueIds } from '../../functions/dossiers/slug';
+import { foldText } from '../../functions/platform/text';
 
 describe('slugify', () => {
   it('lowercases and keeps digits and hyphens', () => {
