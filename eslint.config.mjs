@@ -1,8 +1,18 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// The layers: triggers → capability → platform. `no-restricted-imports` options do not merge across
+// config objects, so each layer's rule lists everything that layer may not import.
+const noLocal = {
+  group: ['**/local', '**/local/**'],
+  message:
+    'functions/ never imports local/: the local host stands in for Azure; the app must not depend on it.',
+};
+const capabilityFiles = ['functions/**/*.ts'];
+const outsideCapabilities = ['functions/app/**', 'functions/triggers/**', 'functions/platform/**'];
+
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.azurite/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -16,6 +26,61 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['functions/app/**/*.ts', 'functions/triggers/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [noLocal] }] },
+  },
+  {
+    files: capabilityFiles,
+    ignores: outsideCapabilities,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@azure/functions',
+              message:
+                'Capabilities never import @azure/functions: registrations and HTTP mapping live in functions/triggers/.',
+            },
+            {
+              name: 'durable-functions',
+              importNames: ['app', 'input', 'getClient'],
+              message:
+                'Capabilities declare orchestrators and contracts; functions/triggers/ registers them and holds the client.',
+            },
+          ],
+          patterns: [
+            noLocal,
+            {
+              group: ['**/app', '**/app/**', '**/triggers', '**/triggers/**'],
+              message:
+                'Capabilities do not import the composition root or the triggers: dependencies are passed in.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['functions/platform/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            noLocal,
+            {
+              // Anything outside platform/ but the package manifest (the app version).
+              regex: '^\\.\\./(?!\\.\\./package\\.json$)',
+              message:
+                'functions/platform/ imports no capability (nor app/ or triggers/): it is the base layer.',
+            },
+          ],
+        },
+      ],
     },
   },
   { files: ['eslint.config.mjs'], ...tseslint.configs.disableTypeChecked },

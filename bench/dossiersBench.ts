@@ -1,18 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createAiClient } from '../functions/ai/createAiClient';
-import { loadCliSettings } from '../functions/platform/config';
-import { appCredential } from '../functions/platform/identity';
+import { createStandaloneDossiers } from '../functions/app/standalone';
+import { planBatch } from '../functions/dossiers/plan';
 import { createStorageClients } from '../functions/platform/storage';
 import { CONTAINERS } from '../functions/platform/storageNames';
-import { BatchWorkStore } from '../functions/dossiers/batchStore';
-import { createDocxRenderer } from '../functions/dossiers/docxRenderer';
-import { DOSSIER_TASK, generatePair } from '../functions/dossiers/generatePair';
-import { offlineDossier } from '../functions/dossiers/offlineDossier';
-import { BlobDossierOutputs } from '../functions/dossiers/outputs';
-import { planBatch } from '../functions/dossiers/plan';
-import { lognormalLatency, startAiServer, type AiServerOptions } from '../local/aiServer';
+import { lognormalLatency, startAiServer, type AiServerOptions } from '../local/servers/aiServer';
 import { startAzurite, type AzuriteInstance } from '../local/azurite';
 import { LocalHost, readHostJson } from '../local/localHost';
 import { syntheticBatch } from './syntheticBatch';
@@ -126,9 +119,7 @@ async function runThroughHost(
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);
     await host.dropBlob(`${CONTAINERS.dossiersInbox}/${batchId}/consultants.csv`, batch.consultantsCsv);
     await host.dropBlob(`${CONTAINERS.dossiersInbox}/${batchId}/jobs.csv`, batch.jobsCsv);
-    const run = await new BatchWorkStore(
-      host.storage.blobs.getContainerClient(CONTAINERS.dossiersWork),
-    ).latestRun(batchId);
+    const run = await createStandaloneDossiers({ AI_PROVIDER: 'offline' }, host.storage).latestRun(batchId);
     if (!run) throw new Error('the batch did not start');
     const done = await host.engine.waitForCompletion(run.instanceId, 30 * 60_000);
     clearInterval(sampler);
@@ -145,33 +136,26 @@ async function runThroughHost(
 
 /** The seed's strategy: chunks of C calls in parallel, each chunk waiting for its slowest call. */
 async function runChunked(azurite: AzuriteInstance, serverUrl: string, concurrency: number): Promise<number> {
-  const settings = loadCliSettings({
-    ...process.env,
-    ...aiSettings(serverUrl, { AI_MAX_CONCURRENCY: String(concurrency) }),
-  });
   const storage = createStorageClients({
     kind: 'connectionString',
     connectionString: azurite.connectionString,
   });
-  const ai = createAiClient(settings.ai, {
-    storage: undefined,
-    credential: () => appCredential(undefined),
-    offlineGenerators: { [DOSSIER_TASK]: offlineDossier },
-  });
+  const dossiers = createStandaloneDossiers(
+    { ...process.env, ...aiSettings(serverUrl, { AI_MAX_CONCURRENCY: String(concurrency) }) },
+    storage,
+  );
   const plan = planBatch({
     batchId: `chunked-${Date.now()}`,
     consultants: { name: 'consultants.csv', bytes: MEDIUM.consultantsCsv },
     jobs: { name: 'jobs.csv', bytes: MEDIUM.jobsCsv },
     options: { topK: undefined, minScore: undefined, language: 'fr', regenerateUngrounded: false },
-    templateHash: ai.templateHash(DOSSIER_TASK),
+    templateHash: dossiers.templateHash(),
     existingHashes: new Map(),
   });
-  const outputs = new BlobDossierOutputs(storage.blobs.getContainerClient(CONTAINERS.dossiers), plan.batchId);
-  const renderDocx = createDocxRenderer();
   const started = performance.now();
   for (let i = 0; i < plan.selected.length; i += concurrency) {
     const chunk = plan.selected.slice(i, i + concurrency).flatMap((index) => plan.pairs[index] ?? []);
-    await Promise.all(chunk.map((pair) => generatePair(plan, pair, { ai, outputs, renderDocx })));
+    await Promise.all(chunk.map((pair) => dossiers.generatePair(plan, pair)));
   }
   return (performance.now() - started) / 1000;
 }

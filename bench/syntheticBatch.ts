@@ -1,4 +1,4 @@
-import { mulberry32 } from '../local/aiServer';
+import { mulberry32 } from '../local/servers/aiServer';
 
 const SKILLS = [
   'Python',

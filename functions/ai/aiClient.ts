@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AI_CALL_BUDGET_MS, type AiProviderName } from '../platform/config';
+import { AI_CALL_BUDGET_MS, type AiProviderName } from './settings';
 import { Semaphore } from '../platform/semaphore';
 import { backoffDelay } from './backoff';
 import type { ResponseCache } from './cache';

@@ -1,4 +1,4 @@
-import { AI_MAX_BACKOFF_MS } from '../platform/config';
+import { AI_MAX_BACKOFF_MS } from './settings';
 
 const BASE_DELAY_MS = 500;
 

@@ -1,5 +1,5 @@
 import { getBearerTokenProvider, type TokenCredential } from '@azure/identity';
-import type { AiProviderName, AiSettings } from '../platform/config';
+import type { AiProviderName, AiSettings } from './settings';
 import type { StorageClients } from '../platform/storage';
 import { CONTAINERS, TABLES } from '../platform/storageNames';
 import { AiClient } from './aiClient';

@@ -1,4 +1,4 @@
-import type { AiProviderName } from '../platform/config';
+import type { AiProviderName } from './settings';
 
 export type FailureKind = 'rate_limited' | 'server' | 'timeout' | 'connection' | 'client';
 

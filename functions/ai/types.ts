@@ -1,4 +1,4 @@
-import type { AiProviderName } from '../platform/config';
+import type { AiProviderName } from './settings';
 
 export interface ChatMessage {
   role: 'system' | 'user';

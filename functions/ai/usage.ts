@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
 import { RestError } from '@azure/core-rest-pipeline';
-import type { AiProviderName } from '../platform/config';
+import type { AiProviderName } from './settings';
 import type { RedactionCounts } from './sensitive';
 
 /** What one AI request cost and how it went; written for every request, hit or miss, success or not. */

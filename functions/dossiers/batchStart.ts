@@ -1,20 +1,23 @@
 import { createHash } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
+import type { Orchestrations } from '../platform/durable';
 import type { BatchWorkStore } from './batchStore';
-import { BATCH_FUNCTIONS, type BatchRunInput } from './batchRun';
+import { DOSSIER_DURABLE, type BatchRunInput } from './contracts';
 import type { PlanOptions } from './plan';
 
 // The names a batch's two files may have in the inbox (any case): short, or as the seed exported them.
 const CONSULTANT_FILES = ['consultants.csv', 'base consultants.csv'];
 const JOB_FILES = ['jobs.csv', 'fiches de poste client.csv'];
 
-/** How the capability starts and checks orchestrations; the trigger backs it with the durable client. */
-export interface OrchestrationStarter {
-  runtimeStatus(instanceId: string): Promise<string | undefined>;
-  start(name: string, instanceId: string, input: unknown): Promise<void>;
+export type StartResult = { started: boolean; instanceId: string } | { started: false; waitingFor: string };
+
+export interface StartDependencies {
+  work: BatchWorkStore;
+  orchestrations: Orchestrations;
+  clock: () => Date;
 }
 
-export type StartResult = { started: boolean; instanceId: string } | { started: false; waitingFor: string };
+export const BATCH_ID_RULE = 'must be 1 to 63 letters, digits, - or _';
 
 /** A batch id as it may appear in a blob path and an instance id. */
 export function isBatchId(value: string): boolean {
@@ -34,13 +37,9 @@ export function isBatchFile(name: string): boolean {
 export async function startFromInbox(
   inbox: ContainerClient,
   batchId: string,
-  deps: {
-    work: BatchWorkStore;
-    starter: OrchestrationStarter;
-    options: PlanOptions;
-    concurrency: number;
-    now: () => Date;
-  },
+  options: PlanOptions,
+  concurrency: number,
+  deps: StartDependencies,
 ): Promise<StartResult> {
   const names: string[] = [];
   for await (const blob of inbox.listBlobsFlat({ prefix: `${batchId}/` })) names.push(blob.name);
@@ -60,8 +59,8 @@ export async function startFromInbox(
       batchId,
       source: { container: inbox.containerName, consultants, jobs },
       contents,
-      options: deps.options,
-      concurrency: deps.concurrency,
+      options,
+      concurrency,
     },
     deps,
   );
@@ -75,17 +74,19 @@ export interface BatchStartRequest {
   concurrency: number;
 }
 
-/** Starts a run unless the same inputs already have one pending, running or done. */
-export async function startBatch(
-  request: BatchStartRequest,
-  deps: { work: BatchWorkStore; starter: OrchestrationStarter; now: () => Date },
-): Promise<StartResult> {
+/**
+ * Starts a run unless the same inputs already have one. A completed run is kept (the Durable extension
+ * would start a Completed id afresh, so it is checked first); a pending or running one is found either
+ * by that check or, when two starts race, by the extension refusing the second (conflict).
+ */
+export async function startBatch(request: BatchStartRequest, deps: StartDependencies): Promise<StartResult> {
   const hash = createHash('sha256');
   for (const content of request.contents) hash.update(createHash('sha256').update(content).digest());
   hash.update(JSON.stringify(request.options));
   const instanceId = `dossiers-${request.batchId}-${hash.digest('hex').slice(0, 16)}`;
-  const status = await deps.starter.runtimeStatus(instanceId);
-  if (status && !['Failed', 'Terminated'].includes(status)) return { started: false, instanceId };
+  const existing = await deps.orchestrations.status(instanceId);
+  if (existing && !['Failed', 'Terminated'].includes(existing.runtimeStatus))
+    return { started: false, instanceId };
   const input: BatchRunInput = {
     batchId: request.batchId,
     runId: instanceId,
@@ -93,7 +94,7 @@ export async function startBatch(
     options: request.options,
     concurrency: request.concurrency,
   };
-  await deps.work.setLatestRun(request.batchId, { instanceId, startedAt: deps.now().toISOString() });
-  await deps.starter.start(BATCH_FUNCTIONS.batch, instanceId, input);
-  return { started: true, instanceId };
+  await deps.work.setLatestRun(request.batchId, { instanceId, startedAt: deps.clock().toISOString() });
+  const outcome = await deps.orchestrations.start(DOSSIER_DURABLE.batch, instanceId, input);
+  return { started: outcome === 'started', instanceId };
 }

@@ -1,4 +1,15 @@
-import type { BatchStatus, BatchSummary, StatusCounts } from './batchRun';
+import { InvalidInputError, NotFoundError } from '../platform/errors';
+import type { InstanceView, Orchestrations } from '../platform/durable';
+import { BATCH_ID_RULE, isBatchId } from './batchStart';
+import type { BatchWorkStore } from './batchStore';
+import {
+  batchStatusSchema,
+  batchSummarySchema,
+  laneInstanceId,
+  statusCountsSchema,
+  type BatchStatus,
+  type StatusCounts,
+} from './contracts';
 
 /** What `GET /api/dossiers/batches/{batchId}` answers. */
 export interface BatchProgressView {
@@ -12,12 +23,6 @@ export interface BatchProgressView {
   error: string | null;
 }
 
-export interface InstanceView {
-  runtimeStatus: string;
-  customStatus?: unknown;
-  output?: unknown;
-}
-
 /**
  * Progress of a run: the batch's custom status for the stage, and the lanes' custom statuses for the
  * counts while pairs are being generated. The ETA extrapolates the pace so far.
@@ -29,9 +34,11 @@ export function batchProgress(
   lanes: readonly (InstanceView | undefined)[],
   now: Date,
 ): BatchProgressView {
-  const status = (batch.customStatus ?? undefined) as BatchStatus | undefined;
-  const summary = batch.runtimeStatus === 'Completed' ? (batch.output as BatchSummary) : undefined;
-  const laneCounts = lanes.map((lane) => (lane?.customStatus ?? null) as StatusCounts | null);
+  // Custom statuses and outputs were written by the orchestrators; anything else reads as unknown.
+  const status = batchStatusSchema.safeParse(batch.customStatus).data;
+  const summary =
+    batch.runtimeStatus === 'Completed' ? batchSummarySchema.safeParse(batch.output).data : undefined;
+  const laneCounts = lanes.map((lane) => statusCountsSchema.safeParse(lane?.customStatus).data ?? null);
   const counts =
     summary ??
     status?.counts ??
@@ -67,4 +74,29 @@ export function batchProgress(
     // The first line says what went wrong; the rest is a stack trace.
     error: batch.runtimeStatus === 'Failed' ? (String(batch.output).split('\n')[0] ?? '').trim() : null,
   };
+}
+
+/**
+ * `GET /api/dossiers/batches/{batchId}`: the latest run of the batch, with the lanes' counts while it
+ * generates (each lane is its own instance, named by `laneInstanceId`).
+ */
+export async function getBatchProgress(
+  batchId: string,
+  deps: { work: BatchWorkStore; orchestrations: Orchestrations; clock: () => Date },
+): Promise<BatchProgressView> {
+  if (!isBatchId(batchId)) throw new InvalidInputError('batchId', BATCH_ID_RULE);
+  const run = await deps.work.latestRun(batchId);
+  if (!run) throw new NotFoundError(`No batch ${batchId}.`);
+  const batch = await deps.orchestrations.status(run.instanceId);
+  if (!batch) throw new NotFoundError(`Batch ${batchId} has no run yet.`);
+  const lanes = batchStatusSchema.safeParse(batch.customStatus).data?.lanes ?? 0;
+  const laneViews =
+    batch.runtimeStatus === 'Running'
+      ? await Promise.all(
+          Array.from({ length: lanes }, (_, lane) =>
+            deps.orchestrations.status(laneInstanceId(run.instanceId, lane)),
+          ),
+        )
+      : [];
+  return batchProgress(batchId, run.instanceId, batch, laneViews, deps.clock());
 }

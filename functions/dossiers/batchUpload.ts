@@ -1,6 +1,10 @@
+import { randomBytes } from 'node:crypto';
+import type { ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
-import { HttpError } from '../platform/http';
-import { isBatchId } from './batchStart';
+import { ensureContainer } from '../platform/blobs';
+import { InvalidInputError } from '../platform/errors';
+import { BATCH_ID_RULE, isBatchId, startBatch, type StartDependencies } from './batchStart';
+import { parseConsultants, parseJobs } from './csvInput';
 import type { PlanOptions } from './plan';
 
 /** Options a caller may set for one batch; unset ones come from the DOSSIERS_* settings. */
@@ -17,7 +21,7 @@ const jsonBody = z
   .object({
     consultantsCsv: z.string().min(1, 'is empty'),
     jobsCsv: z.string().min(1, 'is empty'),
-    batchId: z.string().refine(isBatchId, 'must be 1 to 63 letters, digits, - or _').optional(),
+    batchId: z.string().refine(isBatchId, BATCH_ID_RULE).optional(),
     options: optionsSchema.optional(),
   })
   .strict();
@@ -40,7 +44,7 @@ export async function parseBatchUpload(body: Buffer, contentType: string): Promi
   try {
     value = JSON.parse(body.toString('utf8'));
   } catch {
-    throw new HttpError(400, 'invalid_json', 'The body is neither JSON nor multipart/form-data.');
+    throw new InvalidInputError('body', 'is neither JSON nor multipart/form-data', 'invalid_json');
   }
   const parsed = jsonBody.safeParse(value);
   if (!parsed.success) throw invalidField(parsed.error);
@@ -57,18 +61,18 @@ async function parseMultipart(body: Buffer, contentType: string): Promise<BatchU
   try {
     form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
   } catch {
-    throw new HttpError(400, 'invalid_multipart', 'The multipart body could not be read.');
+    throw new InvalidInputError('body', 'the multipart form could not be read', 'invalid_multipart');
   }
   const file = async (field: string): Promise<Buffer> => {
     const part = form.get(field);
     if (!(part instanceof Blob) || part.size === 0) {
-      throw new HttpError(400, 'invalid_field', `${field}: a CSV file is required in this form field.`);
+      throw new InvalidInputError(field, 'a CSV file is required in this form field');
     }
     return Buffer.from(await part.arrayBuffer());
   };
   const batchId = form.get('batchId');
   if (batchId !== null && (typeof batchId !== 'string' || !isBatchId(batchId))) {
-    throw new HttpError(400, 'invalid_field', 'batchId: must be 1 to 63 letters, digits, - or _');
+    throw new InvalidInputError('batchId', BATCH_ID_RULE);
   }
   const optionsText = form.get('options');
   let options: Partial<PlanOptions> = {};
@@ -77,7 +81,7 @@ async function parseMultipart(body: Buffer, contentType: string): Promise<BatchU
     try {
       raw = JSON.parse(optionsText);
     } catch {
-      throw new HttpError(400, 'invalid_field', 'options: must be JSON');
+      throw new InvalidInputError('options', 'must be JSON');
     }
     const parsed = optionsSchema.safeParse(raw);
     if (!parsed.success) throw invalidField(parsed.error, 'options.');
@@ -91,8 +95,54 @@ async function parseMultipart(body: Buffer, contentType: string): Promise<BatchU
   };
 }
 
-function invalidField(error: z.ZodError, prefix = ''): HttpError {
+function invalidField(error: z.ZodError, prefix = ''): InvalidInputError {
   const issue = error.issues[0];
   const field = issue?.path.length ? prefix + issue.path.join('.') : prefix.replace(/\.$/, '') || 'body';
-  return new HttpError(400, 'invalid_field', `${field}: ${issue?.message ?? 'is invalid'}`);
+  return new InvalidInputError(field, issue?.message ?? 'is invalid');
+}
+
+export interface CreatedBatch {
+  batchId: string;
+  instanceId: string | null;
+  statusUrl: string;
+}
+
+/**
+ * A batch sent over HTTP: both files are checked now (a missing column is refused naming it, rather than
+ * failing the run later), kept in the uploads container (which no trigger watches), and the run starts.
+ */
+export async function createBatchFromUpload(
+  upload: BatchUpload,
+  uploads: ContainerClient,
+  defaults: PlanOptions,
+  concurrency: number,
+  deps: StartDependencies,
+): Promise<CreatedBatch> {
+  parseConsultants(upload.consultants, 'consultants.csv');
+  parseJobs(upload.jobs, 'jobs.csv');
+  const batchId =
+    upload.batchId ?? `batch-${deps.clock().toISOString().slice(0, 10)}-${randomBytes(4).toString('hex')}`;
+  await ensureContainer(uploads);
+  const source = {
+    container: uploads.containerName,
+    consultants: `${batchId}/consultants.csv`,
+    jobs: `${batchId}/jobs.csv`,
+  };
+  await uploads.getBlockBlobClient(source.consultants).uploadData(upload.consultants);
+  await uploads.getBlockBlobClient(source.jobs).uploadData(upload.jobs);
+  const result = await startBatch(
+    {
+      batchId,
+      source,
+      contents: [upload.consultants, upload.jobs],
+      options: { ...defaults, ...upload.options },
+      concurrency,
+    },
+    deps,
+  );
+  return {
+    batchId,
+    instanceId: 'instanceId' in result ? result.instanceId : null,
+    statusUrl: `/api/dossiers/batches/${batchId}`,
+  };
 }

@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
+import { ensureContainer } from '../platform/blobs';
 
 /**
  * Where a batch's dossiers and report go: blobs under `dossiers/{batchId}/` for the Function App, a
@@ -29,8 +30,6 @@ export interface DossierOutputStore {
 const HASH_METADATA = 'inputhash';
 
 export class BlobDossierOutputs implements DossierOutputStore {
-  private ready: Promise<unknown> | undefined;
-
   constructor(
     private readonly container: ContainerClient,
     private readonly batchId: string,
@@ -43,7 +42,7 @@ export class BlobDossierOutputs implements DossierOutputStore {
   }
 
   async existingHashes(): Promise<Map<string, string>> {
-    await this.ensureContainer();
+    await ensureContainer(this.container);
     const hashes = new Map<string, string>();
     const prefix = `${this.batchId}/`;
     for await (const blob of this.container.listBlobsFlat({ prefix, includeMetadata: true })) {
@@ -60,7 +59,7 @@ export class BlobDossierOutputs implements DossierOutputStore {
     docx: Buffer,
     inputHash: string,
   ): Promise<string[]> {
-    await this.ensureContainer();
+    await ensureContainer(this.container);
     await this.upload(this.blobName(jobId, consultantId, 'docx'), docx, DOCX_TYPE);
     await this.upload(
       this.blobName(jobId, consultantId, 'md'),
@@ -74,7 +73,7 @@ export class BlobDossierOutputs implements DossierOutputStore {
   }
 
   async writeReport(json: string, csv: string): Promise<string[]> {
-    await this.ensureContainer();
+    await ensureContainer(this.container);
     await this.upload(`${this.batchId}/report.json`, Buffer.from(json), 'application/json');
     await this.upload(`${this.batchId}/report.csv`, Buffer.from(csv), 'text/csv; charset=utf-8');
     return ['json', 'csv'].map((ext) => `${this.container.containerName}/${this.batchId}/report.${ext}`);
@@ -89,11 +88,6 @@ export class BlobDossierOutputs implements DossierOutputStore {
       blobHTTPHeaders: { blobContentType: contentType },
       ...(metadata ? { metadata } : {}),
     });
-  }
-
-  private ensureContainer(): Promise<unknown> {
-    this.ready ??= this.container.createIfNotExists();
-    return this.ready;
   }
 }
 

@@ -1,43 +1,55 @@
 import { createHash } from 'node:crypto';
 import { parseConsultants, parseJobs } from './csvInput';
 import { matchPair } from './matching';
-import type { Consultant, DossierLanguage, JobPosting, PairMatch, RejectedRow } from './types';
+import { z } from 'zod';
+import {
+  consultantSchema,
+  dossierLanguageSchema,
+  jobPostingSchema,
+  pairMatchSchema,
+  rejectedRowSchema,
+  type Consultant,
+  type JobPosting,
+} from './types';
 
-export interface PlanOptions {
+export const planOptionsSchema = z.object({
   /** Keep the K best consultants per job; all pairs when unset. */
-  topK: number | undefined;
+  topK: z.number().int().min(1).optional(),
   /** Drop pairs scoring below this; none dropped when unset. */
-  minScore: number | undefined;
-  language: DossierLanguage;
-  regenerateUngrounded: boolean;
-}
+  minScore: z.number().min(0).max(100).optional(),
+  language: dossierLanguageSchema,
+  regenerateUngrounded: z.boolean(),
+});
+export type PlanOptions = z.infer<typeof planOptionsSchema>;
 
-export interface PlannedPair extends PairMatch {
-  index: number;
-  jobId: string;
-  consultantId: string;
-  selected: boolean;
+export const plannedPairSchema = pairMatchSchema.extend({
+  index: z.number().int(),
+  jobId: z.string(),
+  consultantId: z.string(),
+  selected: z.boolean(),
   /** Why a pair is not generated: below the minimum score or outside the top K. */
-  notSelectedReason?: string;
+  notSelectedReason: z.string().optional(),
   /** Hash of everything the dossier depends on; an existing output with the same hash is reused. */
-  inputHash: string;
+  inputHash: z.string(),
   /** Its dossier already exists from the same inputs: skipped without an AI call. */
-  alreadyDone: boolean;
-}
+  alreadyDone: z.boolean(),
+});
+export type PlannedPair = z.infer<typeof plannedPairSchema>;
 
 /** A parsed, scored batch: what the fan-out reads by pair index. Large; it lives in a blob. */
-export interface BatchPlan {
-  batchId: string;
-  options: PlanOptions;
-  consultants: Consultant[];
-  jobs: JobPosting[];
+export const batchPlanSchema = z.object({
+  batchId: z.string(),
+  options: planOptionsSchema,
+  consultants: z.array(consultantSchema),
+  jobs: z.array(jobPostingSchema),
   /** Every skill either file names: what the grounding check looks for. */
-  vocabulary: string[];
-  rejectedRows: RejectedRow[];
-  pairs: PlannedPair[];
+  vocabulary: z.array(z.string()),
+  rejectedRows: z.array(rejectedRowSchema),
+  pairs: z.array(plannedPairSchema),
   /** Indexes of the selected pairs, in generation order. */
-  selected: number[];
-}
+  selected: z.array(z.number().int()),
+});
+export type BatchPlan = z.infer<typeof batchPlanSchema>;
 
 export interface PlanInput {
   batchId: string;

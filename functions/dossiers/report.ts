@@ -1,22 +1,25 @@
+import { z } from 'zod';
 import { stringify } from 'csv-stringify/sync';
 import type { BatchPlan } from './plan';
 import type { RejectedRow } from './types';
 
-export interface TokenUsage {
-  promptTokens: number;
-  completionTokens: number;
-  costUsd: number;
-}
+export const tokenUsageSchema = z.object({
+  promptTokens: z.number(),
+  completionTokens: z.number(),
+  costUsd: z.number(),
+});
+export type TokenUsage = z.infer<typeof tokenUsageSchema>;
 
 /** What happened to one selected pair in this run. */
-export interface PairOutcome {
-  index: number;
-  status: 'generated' | 'skipped' | 'failed';
-  files: string[];
-  unsupportedSkills: string[];
-  usage: TokenUsage;
-  error?: string;
-}
+export const pairOutcomeSchema = z.object({
+  index: z.number().int(),
+  status: z.enum(['generated', 'skipped', 'failed']),
+  files: z.array(z.string()),
+  unsupportedSkills: z.array(z.string()),
+  usage: tokenUsageSchema,
+  error: z.string().optional(),
+});
+export type PairOutcome = z.infer<typeof pairOutcomeSchema>;
 
 export interface ReportPair {
   jobId: string;

@@ -1,47 +1,55 @@
-/** The structured records the dossier pipeline works on, after CSV parsing and header matching. */
+import { z } from 'zod';
+import { InvalidInputError } from '../platform/errors';
 
-export interface Consultant {
+/**
+ * The structured records the dossier pipeline works on, after CSV parsing and header matching. They
+ * cross blob and durable boundaries (the plan), so each is a schema and its type is inferred from it.
+ */
+
+const text = z.string();
+const optionalText = z.string().optional();
+
+export const consultantSchema = z.object({
   /** Slug `[a-z0-9-]`, unique in the batch (collisions get -2, -3). */
-  id: string;
+  id: text,
   /** The file line the record started on (1-based, header = line 1). */
-  line: number;
-  fullName: string;
-  firstName?: string;
-  lastName?: string;
-  title?: string;
-  years?: number;
-  skills: string[];
-  experiences?: string;
-  education?: string;
-  certifications?: string;
-  languages?: string;
-  location?: string;
-  availability?: string;
-  dailyRate?: string;
+  line: z.number().int(),
+  fullName: text,
+  firstName: optionalText,
+  lastName: optionalText,
+  title: optionalText,
+  years: z.number().optional(),
+  skills: z.array(text),
+  experiences: optionalText,
+  education: optionalText,
+  certifications: optionalText,
+  languages: optionalText,
+  location: optionalText,
+  availability: optionalText,
+  dailyRate: optionalText,
   /** Columns that matched no alias, kept as facts: header → value. */
-  extra: Record<string, string>;
-}
+  extra: z.record(text, text),
+});
+export type Consultant = z.infer<typeof consultantSchema>;
 
-export interface JobPosting {
-  id: string;
-  line: number;
-  title: string;
-  client?: string;
-  description?: string;
-  requiredSkills: string[];
-  niceToHave: string[];
-  seniority?: string;
-  location?: string;
-  start?: string;
-  duration?: string;
-  extra: Record<string, string>;
-}
+export const jobPostingSchema = z.object({
+  id: text,
+  line: z.number().int(),
+  title: text,
+  client: optionalText,
+  description: optionalText,
+  requiredSkills: z.array(text),
+  niceToHave: z.array(text),
+  seniority: optionalText,
+  location: optionalText,
+  start: optionalText,
+  duration: optionalText,
+  extra: z.record(text, text),
+});
+export type JobPosting = z.infer<typeof jobPostingSchema>;
 
-export interface RejectedRow {
-  file: string;
-  line: number;
-  reason: string;
-}
+export const rejectedRowSchema = z.object({ file: text, line: z.number().int(), reason: text });
+export type RejectedRow = z.infer<typeof rejectedRowSchema>;
 
 export interface ParsedFile<T> {
   records: T[];
@@ -51,30 +59,31 @@ export interface ParsedFile<T> {
   delimiter: ',' | ';' | '\t';
 }
 
-/** A file that cannot be used at all (missing required column, empty, not CSV). */
-export class CsvFileError extends Error {
+/** A file that cannot be used at all (missing required column, empty, not CSV); names the file. */
+export class CsvFileError extends InvalidInputError {
   constructor(
     readonly file: string,
     message: string,
   ) {
-    super(`${file}: ${message}`);
-    this.name = 'CsvFileError';
+    super(file, message, 'invalid_csv');
   }
 }
 
-export type DossierLanguage = 'fr' | 'en';
+export const dossierLanguageSchema = z.enum(['fr', 'en']);
+export type DossierLanguage = z.infer<typeof dossierLanguageSchema>;
 
 /** How well a consultant fits a job, from the deterministic matcher. */
-export interface PairMatch {
+export const pairMatchSchema = z.object({
   /** 0–100: required skills covered (70), nice-to-have covered (15), seniority against years (15). */
-  score: number;
+  score: z.number(),
   /** Required skills the consultant has, in the job's spelling. */
-  coveredSkills: string[];
+  coveredSkills: z.array(text),
   /** Required skills the consultant lacks. */
-  missingSkills: string[];
+  missingSkills: z.array(text),
   /** Nice-to-have skills the consultant has. */
-  niceToHaveCovered: string[];
-}
+  niceToHaveCovered: z.array(text),
+});
+export type PairMatch = z.infer<typeof pairMatchSchema>;
 
 /** The variables of the `dossier` prompt template and of its offline generator. */
 export interface DossierPromptInput {

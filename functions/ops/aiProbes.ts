@@ -1,4 +1,4 @@
-import type { AiProviderName, AiSettings } from '../platform/config';
+import type { AiProviderName, AiSettings } from '../ai/settings';
 import type { DependencyProbe } from './health';
 
 /**

@@ -1,16 +1,5 @@
-import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-
-/** An HTTP failure with the status and code the caller sees as `{"error": {"code", "message"}}`. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { DomainError, TooLargeError } from './errors';
 
 export function jsonResponse(
   status: number,
@@ -20,28 +9,36 @@ export function jsonResponse(
   return { status, jsonBody: body, headers: { 'Cache-Control': 'no-store', ...headers } };
 }
 
-export function errorResponse(error: HttpError): HttpResponseInit {
-  return jsonResponse(error.status, { error: { code: error.code, message: error.message } });
+/**
+ * The one mapping from failures to HTTP: a domain error answers its status and code; anything else is a
+ * 500 that says only that it failed. Both carry the invocation id as the request id, so a user can
+ * quote it and an operator can find the logged stack; no stack or internal message is ever sent.
+ */
+export function errorResponse(error: unknown, requestId: string): HttpResponseInit {
+  const known = error instanceof DomainError;
+  const status = known ? error.status : 500;
+  const code = known ? error.code : 'internal_error';
+  const message = known ? error.message : `The request failed; quote request id ${requestId} to an operator.`;
+  return jsonResponse(status, { error: { code, message, requestId } }, { 'x-request-id': requestId });
 }
 
-/** Runs a handler and answers an HttpError with its JSON error; anything else is the host's 500. */
-export async function handleHttp(run: () => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof HttpError) return errorResponse(error);
-    throw error;
-  }
+export type HttpHandler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
+
+/** Wraps a route so every failure, expected or not, answers the documented JSON error. */
+export function httpRoute(handler: HttpHandler): HttpHandler {
+  return async (request, context) => {
+    try {
+      return await handler(request, context);
+    } catch (error) {
+      if (!(error instanceof DomainError)) context.error('Unhandled failure:', error);
+      return errorResponse(error, context.invocationId);
+    }
+  };
 }
 
 /** The body, refused with 413 past `maxBytes` whatever Content-Length claims. */
 export async function readBodyBytes(request: HttpRequest, maxBytes: number): Promise<Buffer> {
-  const tooLarge = () =>
-    new HttpError(
-      413,
-      'payload_too_large',
-      `The request body is larger than the limit of ${maxBytes} bytes.`,
-    );
+  const tooLarge = () => new TooLargeError('The request body', maxBytes);
   if (Number(request.headers.get('content-length') ?? 0) > maxBytes) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;

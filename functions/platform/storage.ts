@@ -2,7 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { TableClient, TableServiceClient } from '@azure/data-tables';
-import type { StorageTarget } from './config';
+import type { StorageTarget } from './hostSettings';
 import { appCredential } from './identity';
 
 /** The three storage services of AzureWebJobsStorage, built once and passed to capabilities. */

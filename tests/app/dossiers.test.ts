@@ -5,7 +5,7 @@ import { BatchWorkStore } from '../../functions/dossiers/batchStore';
 import type { BatchProgressView } from '../../functions/dossiers/batchStatus';
 import type { DossierReport } from '../../functions/dossiers/report';
 import { CONTAINERS } from '../../functions/platform/storageNames';
-import { startAiServer, type LocalAiServer } from '../../local/aiServer';
+import { startAiServer, type LocalAiServer } from '../../local/servers/aiServer';
 import type { LocalHost } from '../../local/localHost';
 import { startAppHost, testSettings } from '../support/testHost';
 
@@ -182,5 +182,49 @@ describe('dossier batches through the Functions host', () => {
     expect(failed[0]?.error).toContain('server error (500)');
     // Three attempts per failing pair (the orchestration's retry policy), one call per other pair.
     expect(server.counters.serverErrors).toBe(12);
+  });
+
+  it("starts one run when both files' blob events arrive at once (the second start meets a running instance)", async () => {
+    const host = await appHost();
+    // Both files are in the inbox before either event is handled, so both handlers see a complete batch
+    // and race to start the same instance id.
+    const inbox = host.storage.blobs.getContainerClient(CONTAINERS.dossiersInbox);
+    await inbox.createIfNotExists();
+    await inbox.getBlockBlobClient('drop-race/consultants.csv').uploadData(consultantsCsv);
+    await inbox.getBlockBlobClient('drop-race/jobs.csv').uploadData(jobsCsv);
+    await Promise.all([
+      host.dropBlob(`${CONTAINERS.dossiersInbox}/drop-race/consultants.csv`, consultantsCsv),
+      host.dropBlob(`${CONTAINERS.dossiersInbox}/drop-race/jobs.csv`, jobsCsv),
+    ]);
+    const outcomes = host.logs
+      .filter((r) => r.functionName === 'dossiersInbox' && r.message.startsWith('Batch drop-race:'))
+      .map((r) => r.message.replace(/ dossiers-drop-race-\w+\.$/, ''));
+    expect(outcomes.sort()).toEqual([
+      'Batch drop-race: already running or done as',
+      'Batch drop-race: started',
+    ]);
+    expect(host.logs.filter((r) => r.level === 'error')).toEqual([]);
+    const view = await waitForBatch(host, 'drop-race');
+    expect(view).toMatchObject({
+      runtimeStatus: 'Completed',
+      progress: { total: 32, generated: 32, failed: 0 },
+    });
+  });
+
+  it('answers an unexpected failure with the JSON error and a request id, never a stack', async () => {
+    const host = await appHost();
+    const work = host.storage.blobs.getContainerClient(CONTAINERS.dossiersWork);
+    await work.createIfNotExists();
+    await work.getBlockBlobClient('broken/latest-run.json').uploadData(Buffer.from('{"instanceId": 42}'));
+    const response = await host.http({ path: `/api/dossiers/batches/broken?code=${host.functionKey}` });
+    expect(response.status).toBe(500);
+    const body = response.json<{ error: { code: string; message: string; requestId: string } }>();
+    expect(body.error.code).toBe('internal_error');
+    expect(body.error.requestId).toMatch(/\S/);
+    expect(body.error.message).toContain(body.error.requestId);
+    expect(response.body.toString()).not.toMatch(/\bat \S+ \(|latest-run\.json/);
+    // The operator finds the cause in the log, under the same invocation id.
+    const logged = host.logs.find((r) => r.invocationId === body.error.requestId && r.level === 'error');
+    expect(logged?.message).toContain('dossiers-work/broken/latest-run.json is not in the expected shape');
   });
 });

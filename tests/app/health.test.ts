@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { startAiServer } from '../../local/aiServer';
+import { startAiServer } from '../../local/servers/aiServer';
 import { connectionStringFor } from '../../local/azurite';
 import type { LocalHost } from '../../local/localHost';
 import type { HealthReport } from '../../functions/ops/health';

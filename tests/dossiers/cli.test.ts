@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startAiServer, type LocalAiServer } from '../../local/aiServer';
+import { startAiServer, type LocalAiServer } from '../../local/servers/aiServer';
 
 const ROOT = path.resolve(__dirname, '../..');
-const CLI = path.join(ROOT, 'dist/local/dossiersCli.js');
+const CLI = path.join(ROOT, 'dist/cli/dossiers.js');
 const run = promisify(execFile);
 
 interface CliResult {

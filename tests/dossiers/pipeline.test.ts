@@ -14,7 +14,7 @@ import { DOSSIER_TASK } from '../../functions/dossiers/generatePair';
 import { offlineDossier } from '../../functions/dossiers/offlineDossier';
 import { DirectoryDossierOutputs } from '../../functions/dossiers/outputs';
 import { runLocalBatch } from '../../functions/dossiers/runLocalBatch';
-import { startAiServer, type AiServerOptions, type LocalAiServer } from '../../local/aiServer';
+import { startAiServer, type AiServerOptions, type LocalAiServer } from '../../local/servers/aiServer';
 
 const SAMPLES = path.resolve(__dirname, '../../samples');
 const samples = {

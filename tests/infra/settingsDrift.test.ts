@@ -2,12 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Node, Tree } from 'web-tree-sitter';
-import {
-  DEPLOYED_FORMS,
-  SECRET_SETTINGS,
-  SETTING_NAMES,
-  loadSettings,
-} from '../../functions/platform/config';
+import { readmeSettingsTable, renderSettingsTable } from '../../cli/docs';
+import { SECRET_SETTINGS, SETTING_NAMES, loadAppSettings } from '../../functions/app/settings';
+import { DEPLOYED_FORMS } from '../../functions/platform/hostSettings';
 import {
   REPO_ROOT,
   appSettingNames,
@@ -22,7 +19,7 @@ import {
 
 /**
  * Settings the config module reads that the Bicep deliberately does not deploy as app settings, each with
- * the reason. Settings deployed under another name are declared in DEPLOYED_FORMS (config.ts) instead.
+ * the reason. Settings deployed under another name are declared in DEPLOYED_FORMS (platform/hostSettings.ts) instead.
  */
 const NOT_DEPLOYED_BY_BICEP: Readonly<Record<string, string>> = {
   FUNCTIONS_WORKER_RUNTIME:
@@ -108,7 +105,7 @@ function resourcesOfType(file: BicepFile, typePrefix: string): { place: string; 
 /** The setting's own name and the names it is deployed under. */
 const deployedNames = (setting: string): string[] => [setting, ...(DEPLOYED_FORMS[setting] ?? [])];
 
-describe('settings drift: config.ts, local.settings.sample.json, infra/bicep', () => {
+describe('settings drift: the declarations, local.settings.sample.json, infra/bicep, the README', () => {
   let files: BicepFile[];
   let deployed: Map<string, { place: string; value: Node }[]>;
   /** Where each app setting name appears in the Bicep files, as `file:line:column`. */
@@ -117,6 +114,12 @@ describe('settings drift: config.ts, local.settings.sample.json, infra/bicep', (
     files = await parseBicepFiles();
     deployed = deployedSettings(files);
     bicep = new Map([...deployed].map(([name, deployments]) => [name, deployments.map((d) => d.place)]));
+  });
+
+  it("keeps the README's settings table as the declarations render it (npm run docs rewrites it)", async () => {
+    const table = await renderSettingsTable();
+    expect(table).toContain('`DURABLE_TASK_HUB`');
+    expect(readmeSettingsTable(readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8'))).toBe(table);
   });
 
   it('reads at least the core settings (guards against an empty SETTING_NAMES)', () => {
@@ -135,7 +138,7 @@ describe('settings drift: config.ts, local.settings.sample.json, infra/bicep', (
     expect(notStrings, `non-string values in local.settings.sample.json: ${notStrings.join(', ')}`).toEqual(
       [],
     );
-    expect(() => loadSettings(values as Record<string, string>)).not.toThrow();
+    expect(() => loadAppSettings(values as Record<string, string>)).not.toThrow();
   });
 
   it('deploys every setting the config module reads as a Bicep app setting, or exempts it with a reason', () => {
@@ -181,7 +184,7 @@ describe('settings drift: config.ts, local.settings.sample.json, infra/bicep', (
   it('keeps every SECRETS_DEPLOYED_IN_CLEAR entry necessary: a deployed secret setting with a value in clear', () => {
     const stale = Object.keys(SECRETS_DEPLOYED_IN_CLEAR).filter(
       (name) =>
-        !(SECRET_SETTINGS as readonly string[]).includes(name) ||
+        !SECRET_SETTINGS.includes(name) ||
         !(deployed.get(name) ?? []).some(({ value }) => secretValueProblem(value) !== undefined),
     );
     expect(stale, `stale SECRETS_DEPLOYED_IN_CLEAR entries: ${stale.join(', ')}`).toEqual([]);

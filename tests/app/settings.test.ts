@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadSettings, SettingsError } from '../../functions/platform/config';
+import { loadAppSettings as loadSettings } from '../../functions/app/settings';
+import { SettingsError } from '../../functions/platform/settings';
 
 const valid = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', DURABLE_TASK_HUB: 'suiteHub' };
 
@@ -13,15 +14,15 @@ function issuesOf(env: NodeJS.ProcessEnv): string[] {
   return [];
 }
 
-describe('loadSettings', () => {
+describe('app settings', () => {
   it('reads a connection-string app with defaults', () => {
     const settings = loadSettings(valid);
-    expect(settings.storage).toEqual({
+    expect(settings.host.storage).toEqual({
       kind: 'connectionString',
       connectionString: 'UseDevelopmentStorage=true',
     });
-    expect(settings.taskHub).toBe('suiteHub');
-    expect(settings.healthTimeoutMs).toBe(3000);
+    expect(settings.host.taskHub).toBe('suiteHub');
+    expect(settings.health.timeoutMs).toBe(3000);
     expect(settings.secretValues).toEqual(['UseDevelopmentStorage=true']);
   });
 
@@ -31,7 +32,7 @@ describe('loadSettings', () => {
       AzureWebJobsStorage__accountName: 'stsuite',
       AzureWebJobsStorage__clientId: 'client-1',
     });
-    expect(settings.storage).toEqual({ kind: 'identity', accountName: 'stsuite', clientId: 'client-1' });
+    expect(settings.host.storage).toEqual({ kind: 'identity', accountName: 'stsuite', clientId: 'client-1' });
   });
 
   it('names every missing or invalid setting, and treats empty values as missing', () => {

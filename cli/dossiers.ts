@@ -1,15 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createAiClient } from '../functions/ai/createAiClient';
-import { AI_PROVIDERS, loadCliSettings, SettingsError } from '../functions/platform/config';
-import { appCredential } from '../functions/platform/identity';
-import { createDocxRenderer } from '../functions/dossiers/docxRenderer';
-import { DOSSIER_TASK } from '../functions/dossiers/generatePair';
-import { offlineDossier } from '../functions/dossiers/offlineDossier';
-import { DirectoryDossierOutputs } from '../functions/dossiers/outputs';
-import { runLocalBatch } from '../functions/dossiers/runLocalBatch';
-import { CsvFileError } from '../functions/dossiers/types';
+import { AI_PROVIDERS } from '../functions/ai/settings';
+import { createStandaloneDossiers } from '../functions/app/standalone';
+import { DomainError } from '../functions/platform/errors';
+import { SettingsError } from '../functions/platform/settings';
 
 const USAGE = `Usage: npm run dossiers -- --consultants <csv> --jobs <csv> --out <dir>
   [--provider offline|azure-openai|openai|anthropic] [--top K] [--min-score S]
@@ -55,31 +50,23 @@ async function main(argv: string[]): Promise<number> {
   if (values.lang && values.lang !== 'fr' && values.lang !== 'en')
     throw new UsageError('--lang must be fr or en.');
 
-  const settings = loadCliSettings({
+  const dossiers = createStandaloneDossiers({
     ...process.env,
     ...(values.provider ? { AI_PROVIDER: values.provider } : {}),
   });
-  const ai = createAiClient(settings.ai, {
-    storage: undefined,
-    credential: () => appCredential(undefined),
-    offlineGenerators: { [DOSSIER_TASK]: offlineDossier },
-  });
   const [consultants, jobs] = await Promise.all([readInput(values.consultants), readInput(values.jobs)]);
   const progress = progressBar();
-  const report = await runLocalBatch({
-    batchId: path.basename(path.resolve(values.out)),
+  const report = await dossiers.runBatchInFolder({
     consultants: { name: path.basename(values.consultants), bytes: consultants },
     jobs: { name: path.basename(values.jobs), bytes: jobs },
+    outDir: values.out,
     options: {
-      topK: integer(values.top, 'top', 1) ?? settings.dossiers.topK,
-      minScore: integer(values['min-score'], 'min-score', 0) ?? settings.dossiers.minScore,
-      language: (values.lang as 'fr' | 'en' | undefined) ?? settings.dossiers.language,
-      regenerateUngrounded: values['regenerate-ungrounded'] ?? settings.dossiers.regenerateUngrounded,
+      topK: integer(values.top, 'top', 1),
+      minScore: integer(values['min-score'], 'min-score', 0),
+      language: values.lang as 'fr' | 'en' | undefined,
+      regenerateUngrounded: values['regenerate-ungrounded'],
     },
-    concurrency: integer(values.concurrency, 'concurrency', 1) ?? settings.dossiers.concurrency,
-    ai,
-    outputs: new DirectoryDossierOutputs(values.out),
-    renderDocx: createDocxRenderer(),
+    concurrency: integer(values.concurrency, 'concurrency', 1),
     onProgress: progress.update,
   });
   progress.end();
@@ -128,7 +115,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     const known =
-      error instanceof UsageError || error instanceof CsvFileError || error instanceof SettingsError;
+      error instanceof UsageError || error instanceof DomainError || error instanceof SettingsError;
     const message = known || error instanceof Error ? error.message : String(error);
     process.stderr.write(`${message}\n${error instanceof UsageError ? `${USAGE}\n` : ''}`);
     process.exitCode = 1;

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BatchWorkStore } from '../functions/dossiers/batchStore';
+import { createStandaloneDossiers } from '../functions/app/standalone';
 import type { DossierReport } from '../functions/dossiers/report';
 import { CONTAINERS } from '../functions/platform/storageNames';
-import { startAzurite } from './azurite';
-import { LocalHost, readHostJson } from './localHost';
+import { startAzurite } from '../local/azurite';
+import { LocalHost, readHostJson } from '../local/localHost';
 
 /**
  * The Functions path end to end, with no key and no network: starts Azurite and the local host on the
@@ -47,8 +47,7 @@ async function main(): Promise<void> {
     );
     await host.dropBlob(`${CONTAINERS.dossiersInbox}/${batchId}/consultants.csv`, consultants);
     await host.dropBlob(`${CONTAINERS.dossiersInbox}/${batchId}/jobs.csv`, jobs);
-    const work = new BatchWorkStore(host.storage.blobs.getContainerClient(CONTAINERS.dossiersWork));
-    const run = await work.latestRun(batchId);
+    const run = await createStandaloneDossiers({ AI_PROVIDER: 'offline' }, host.storage).latestRun(batchId);
     if (!run) throw new Error('The blob trigger did not start the batch; see the log above.');
     log(`Orchestration ${run.instanceId} started; waiting…`);
     const finished = await host.engine.waitForCompletion(run.instanceId, 10 * 60_000);

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readBody, sendJson } from './jsonHttp';
+import { readBody, sendJson } from '../jsonHttp';
 
 /**
  * A local server that speaks the OpenAI chat-completions protocol (plain `/v1/chat/completions` and

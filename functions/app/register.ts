@@ -1,0 +1,11 @@
+import { registerDossiers } from '../triggers/dossiers';
+import { registerHealth } from '../triggers/health';
+import { registerHooks } from './hooks';
+import type { AppRoot } from './root';
+
+/** Registers the app-wide hooks and every capability's functions with the Functions host. */
+export function registerApp(root: AppRoot): void {
+  registerHooks(root);
+  registerDossiers(root);
+  registerHealth(root);
+}

@@ -1,0 +1,68 @@
+import type { AiClient } from '../ai/aiClient';
+import { createDossiers, type Dossiers } from '../dossiers';
+import { createOps, type Ops } from '../ops';
+import { appCredential } from '../platform/identity';
+import { createRedactor, type Redactor } from '../platform/redact';
+import { createStorageClients, type StorageClients } from '../platform/storage';
+import { APP_VERSION } from '../platform/version';
+import { createSuiteAi } from './ai';
+import { loadAppSettings, type AppSettings } from './settings';
+
+/** Everything the triggers hand to the capabilities. */
+export interface AppRoot {
+  readonly settings: AppSettings;
+  readonly redact: Redactor;
+  readonly storage: StorageClients;
+  readonly ai: AiClient;
+  readonly dossiers: Dossiers;
+  readonly ops: Ops;
+}
+
+/** A value built on first use, then kept. */
+function lazy<T>(build: () => T): () => T {
+  let value: { built: T } | undefined;
+  return () => (value ??= { built: build() }).built;
+}
+
+/**
+ * The composition root. Settings are validated now, so an invalid setting stops the app with a message
+ * naming it before any function runs; clients and capabilities are built on first use, so loading the
+ * app does no I/O and a function builds only what it needs.
+ */
+export function createAppRoot(env: NodeJS.ProcessEnv, clock: () => Date = () => new Date()): AppRoot {
+  const settings = loadAppSettings(env);
+  const redact = createRedactor(settings.secretValues);
+  const { storage: target } = settings.host;
+  const credential = () => appCredential(target.kind === 'identity' ? target.clientId : undefined);
+  const storage = lazy(() => createStorageClients(target, credential));
+  const ai = lazy(() => createSuiteAi(settings.ai, { storage: storage(), credential }));
+  const dossiers = lazy(() =>
+    createDossiers({ settings: settings.dossiers, ai: ai(), storage: storage(), clock }),
+  );
+  const ops = lazy(() =>
+    createOps({
+      settings: settings.health,
+      ai: settings.ai,
+      storage: storage(),
+      redact,
+      version: APP_VERSION,
+      clock,
+    }),
+  );
+  return {
+    settings,
+    redact,
+    get storage() {
+      return storage();
+    },
+    get ai() {
+      return ai();
+    },
+    get dossiers() {
+      return dossiers();
+    },
+    get ops() {
+      return ops();
+    },
+  };
+}

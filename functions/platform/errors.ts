@@ -1,0 +1,55 @@
+/**
+ * Failures a user can act on, named for what went wrong. Capabilities throw these; one mapping in
+ * `http.ts` turns them into HTTP answers, so every route reports them the same way.
+ */
+export abstract class DomainError extends Error {
+  abstract readonly status: number;
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input: the message starts with the field (or file and line) to fix. */
+export class InvalidInputError extends DomainError {
+  readonly status = 400;
+  constructor(
+    readonly field: string,
+    problem: string,
+    code = 'invalid_field',
+  ) {
+    super(code, `${field}: ${problem}`);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly status = 404;
+  constructor(message: string) {
+    super('not_found', message);
+  }
+}
+
+export class ConflictError extends DomainError {
+  readonly status = 409;
+  constructor(message: string) {
+    super('conflict', message);
+  }
+}
+
+export class TooLargeError extends DomainError {
+  readonly status = 413;
+  constructor(what: string, limitBytes: number) {
+    super('payload_too_large', `${what} is larger than the limit of ${limitBytes} bytes.`);
+  }
+}
+
+/** A dependency (storage, a provider, a mailbox) cannot be reached now; trying later may work. */
+export class UnavailableError extends DomainError {
+  readonly status = 503;
+  constructor(message: string) {
+    super('unavailable', message);
+  }
+}
