@@ -8,7 +8,8 @@ const RPC_PREFIX = '/runtime/webhooks/durabletask/';
 
 /**
  * The Durable extension's HTTP API as durable-functions' DurableClient calls it (`rpcBaseUrl`):
- * start, status, list, raise event, terminate and purge, served over real HTTP on loopback.
+ * start (409 Conflict for a pending or running id), status, list, raise event, terminate and purge,
+ * served over real HTTP on loopback.
  */
 export class DurableClientApi {
   private server: Server | undefined;
@@ -119,6 +120,10 @@ export class DurableClientApi {
       return sendJson(res, 501, { error: `The local host does not implement ${method} ${url.pathname}.` });
     } catch (error) {
       if (error instanceof DurableError) {
+        // The extension answers a start on a pending or running id with 409 and an HttpError body
+        // ({"Message": …}); durable-functions' startNew then rejects with an Error whose message is
+        // `The operation failed with an unexpected status code: 409. Details: {"Message":"…"}`.
+        if (error.code === 'conflict') return sendJson(res, 409, { Message: error.message });
         const status = {
           not_found: 404,
           not_running: 410,
@@ -158,9 +163,10 @@ function toStatus(record: InstanceRecord, url: URL): Record<string, unknown> {
     name: record.name,
     instanceId: record.instanceId,
     runtimeStatus: record.runtimeStatus,
-    input: url.searchParams.get('showInput') === 'false' ? null : record.input,
+    // The extension reports a missing input or output as null (durable-functions requires both fields).
+    input: url.searchParams.get('showInput') === 'false' ? null : (record.input ?? null),
     customStatus: record.customStatus,
-    output: record.output,
+    output: record.output ?? null,
     createdTime: record.createdTime,
     lastUpdatedTime: record.lastUpdatedTime,
   };

@@ -1,6 +1,6 @@
 import { Semaphore } from '../../functions/platform/semaphore';
 import { EventType, historyEvent, type HistoryEvent } from './history';
-import type { InstanceFilter, InstanceRecord, InstanceStore, RuntimeStatus } from './store';
+import type { InstanceFilter, InstanceRecord, InstanceStore, RuntimeStatus, StoredInstance } from './store';
 
 /** An action as durable-functions returns it in the orchestrator state (replay schema V3). */
 export interface WireAction {
@@ -77,11 +77,13 @@ export interface EngineOptions {
   maxConcurrentActivities: number;
   maxConcurrentOrchestrations: number;
   now?: () => Date;
+  /** Where the engine reports what goes wrong outside any call (resuming stored instances). */
+  log?: (level: 'warning' | 'error', message: string) => void;
 }
 
 export class DurableError extends Error {
   constructor(
-    readonly code: 'not_found' | 'unknown_orchestrator' | 'invalid_instance_id' | 'not_running',
+    readonly code: 'not_found' | 'unknown_orchestrator' | 'invalid_instance_id' | 'not_running' | 'conflict',
     message: string,
   ) {
     super(message);
@@ -91,12 +93,39 @@ export class DurableError extends Error {
 
 // V3 is the replay schema the Durable extension announces today; it needs the timer limits below.
 const REPLAY_SCHEMA_V3 = 2;
+/** How long the engine waits before trying again to read the instances to resume. */
+const RESUME_RETRY_MS = 10_000;
 const TERMINAL: ReadonlySet<RuntimeStatus> = new Set(['Completed', 'Failed', 'Terminated']);
+/** The statuses in which starting the same id fails: the extension's default dedupe statuses. */
+const ACTIVE: ReadonlySet<RuntimeStatus> = new Set(['Pending', 'Running', 'ContinuedAsNew']);
 
 interface RetryState {
   action: WireAction;
   /** The number of the attempt that ran last (1-based). */
   attempt: number;
+}
+
+/**
+ * What a pending or running instance needs beyond its record to go on after a restart; stored with its
+ * state. Work in flight (activities, timers, sub-orchestrations) is not stored: it is found again in the
+ * history (a task scheduled and not completed, a timer created and not fired).
+ */
+export interface RuntimeState {
+  parent?: { instanceId: string; taskId: number };
+  /** Events received and not yet in the history (raised events, completions). */
+  pending: HistoryEvent[];
+  nextSequence: number;
+  actionSignatures: string[];
+  retryAttempts: [number, RetryState][];
+  retryTimers: [number, RetryState][];
+}
+
+/** The state an episode started from, so a snapshot taken while it runs is consistent. */
+interface EpisodeStart {
+  batch: HistoryEvent[];
+  nextSequence: number;
+  retryAttempts: [number, RetryState][];
+  retryTimers: [number, RetryState][];
 }
 
 interface LiveInstance {
@@ -110,6 +139,8 @@ interface LiveInstance {
   retryAttempts: Map<number, RetryState>;
   retryTimers: Map<number, RetryState>;
   running: boolean;
+  /** Set while an episode runs. */
+  episode: EpisodeStart | undefined;
   /** Bumped whenever the instance restarts or ends, so late completions of old work are dropped. */
   generation: number;
   timers: Set<NodeJS.Timeout>;
@@ -132,6 +163,7 @@ export class DurableEngine {
   private readonly orchestratorSlots: Semaphore;
   private readonly now: () => Date;
   private stopped = false;
+  private resumeRetry: NodeJS.Timeout | undefined;
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
   /** The longest history any instance reached (benchmarks check it stays under ~1,000 events). */
@@ -144,8 +176,9 @@ export class DurableEngine {
   }
 
   /**
-   * Starts an orchestration. Starting an id that is pending, running or completed returns it
-   * unchanged (a retried request starts one run); a failed or terminated id is started afresh.
+   * Starts an orchestration, as the Durable extension does with its default `overridableExistingInstanceStates`
+   * (NonRunningStates): starting an id that is pending or running fails with a `conflict` error (the HTTP
+   * API answers 409); a completed, failed or terminated id starts afresh, with new input and history.
    */
   async start(
     name: string,
@@ -160,11 +193,18 @@ export class DurableEngine {
         `No orchestrator function named "${name}" is registered.`,
       );
     }
-    const existing = this.live.get(instanceId)?.record ?? (await this.options.store.load(instanceId));
-    if (existing && !['Failed', 'Terminated'].includes(existing.runtimeStatus)) return instanceId;
+    const stored = this.live.has(instanceId) ? undefined : await this.options.store.load(instanceId);
+    // Checked after the load and before anything else awaits, so two starts of one id cannot both pass.
+    const previous = this.live.get(instanceId);
+    const existing = previous?.record ?? stored;
+    if (existing && ACTIVE.has(existing.runtimeStatus)) {
+      throw new DurableError(
+        'conflict',
+        `An Orchestration instance with the status ${existing.runtimeStatus} already exists.`,
+      );
+    }
 
     const now = this.now();
-    const previous = this.live.get(instanceId);
     const instance: LiveInstance = {
       record: {
         instanceId,
@@ -186,15 +226,73 @@ export class DurableEngine {
       retryAttempts: new Map(),
       retryTimers: new Map(),
       running: false,
+      episode: undefined,
       generation: (previous?.generation ?? 0) + 1,
       timers: new Set(),
       waiters: previous?.waiters ?? [],
     };
     if (previous) this.clearTimers(previous);
     this.live.set(instanceId, instance);
-    await this.options.store.save(instance.record);
+    await this.save(instance);
     this.schedule(instance);
     return instanceId;
+  }
+
+  /**
+   * Takes up the pending and running instances that storage holds for this task hub (left by a process
+   * that stopped or was killed): each goes on from its stored history, as after a restart in Azure.
+   * Activities whose completion is in the stored history do not run again; those scheduled and not
+   * completed run again, timers not fired are set again, and sub-orchestrations are looked up (still
+   * running: they report when they finish; finished: their outcome is delivered; never started: started).
+   * Returns how many instances were taken up. When storage cannot be read (it is down), the host still
+   * starts: this reports the error, returns 0 and tries again every 10 s until it succeeds or the engine
+   * stops.
+   */
+  async resumePersisted(): Promise<number> {
+    clearTimeout(this.resumeRetry);
+    this.resumeRetry = undefined;
+    try {
+      return await this.resumeStored();
+    } catch (error) {
+      if (this.stopped) return 0;
+      this.options.log?.(
+        'error',
+        `Reading the orchestrations to resume failed: ${message(error)}; trying again in ${RESUME_RETRY_MS / 1000} s.`,
+      );
+      this.resumeRetry = setTimeout(() => void this.resumePersisted(), RESUME_RETRY_MS);
+      this.resumeRetry.unref();
+      return 0;
+    }
+  }
+
+  private async resumeStored(): Promise<number> {
+    const stored = await this.options.store.list({ runtimeStatus: [...ACTIVE] });
+    const resumed: LiveInstance[] = [];
+    for (const { runtime, ...record } of stored) {
+      if (this.stopped || this.live.has(record.instanceId) || !isRuntimeState(runtime)) continue;
+      const instance: LiveInstance = {
+        record,
+        parent: runtime.parent,
+        pending: runtime.pending,
+        actionSignatures: runtime.actionSignatures,
+        nextSequence: runtime.nextSequence,
+        retryAttempts: new Map(runtime.retryAttempts),
+        retryTimers: new Map(runtime.retryTimers),
+        running: false,
+        episode: undefined,
+        generation: 1,
+        timers: new Set(),
+        waiters: [],
+      };
+      this.live.set(record.instanceId, instance);
+      resumed.push(instance);
+    }
+    // Every resumed instance is live before any work starts, so children find their parents.
+    for (const instance of resumed) {
+      this.restartOutstandingWork(instance);
+      this.schedule(instance);
+    }
+    return resumed.length;
   }
 
   async getStatus(instanceId: string): Promise<InstanceRecord | undefined> {
@@ -214,6 +312,8 @@ export class DurableEngine {
       }),
     );
     this.schedule(instance);
+    // Like the extension's queue message, a raised event is stored before the call returns.
+    await this.save(instance);
   }
 
   async terminate(instanceId: string, reason: string): Promise<void> {
@@ -259,10 +359,18 @@ export class DurableEngine {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops all timers and ignores further work; state already saved stays in storage. */
+  /**
+   * Stops all timers and ignores further work. The state of every pending or running instance is queued
+   * for writing (the store's `flush()` writes it), with an episode still running counted as not run, so
+   * a host started later on the same storage resumes them (`resumePersisted`).
+   */
   stop(): void {
     this.stopped = true;
-    for (const instance of this.live.values()) this.clearTimers(instance);
+    clearTimeout(this.resumeRetry);
+    for (const instance of this.live.values()) {
+      this.clearTimers(instance);
+      if (!TERMINAL.has(instance.record.runtimeStatus)) void this.save(instance, 'soon');
+    }
   }
 
   private async requireRunning(instanceId: string): Promise<LiveInstance> {
@@ -287,6 +395,7 @@ export class DurableEngine {
         try {
           await this.runEpisode(instance);
         } catch (error) {
+          if (this.stopped) return;
           await this.finish(
             instance,
             'Failed',
@@ -304,6 +413,12 @@ export class DurableEngine {
     const generation = instance.generation;
     const now = this.now();
     const batch = this.orderBatch(instance, instance.pending.splice(0));
+    instance.episode = {
+      batch,
+      nextSequence: instance.nextSequence,
+      retryAttempts: copyRetries(instance.retryAttempts),
+      retryTimers: copyRetries(instance.retryTimers),
+    };
     const newEvents: HistoryEvent[] = [historyEvent(EventType.OrchestratorStarted, now), ...batch];
     const followUps: (() => void)[] = [];
     for (const event of batch) this.applyRetryBookkeeping(instance, event, newEvents, followUps);
@@ -323,6 +438,9 @@ export class DurableEngine {
       longRunningTimerIntervalDuration: '3.00:00:00',
       defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
     });
+    // Stopped: the episode counts as not run (its events stay pending in what stop() writes).
+    if (this.stopped) return;
+    instance.episode = undefined;
     if (generation !== instance.generation) return;
 
     for (const event of newEvents) event.IsPlayed = true;
@@ -368,7 +486,7 @@ export class DurableEngine {
       return;
     }
     record.lastUpdatedTime = this.now().toISOString();
-    void this.options.store.save(record, 'soon');
+    void this.save(instance, 'soon');
     for (const start of followUps) start();
   }
 
@@ -524,15 +642,11 @@ export class DurableEngine {
     input: unknown,
   ): void {
     const generation = parent.generation;
+    // The child reports when it finishes; an id that is pending or running fails to start (conflict),
+    // and the parent's task fails with that error.
     this.track(
       this.start(name, input, childId, { instanceId: parent.record.instanceId, taskId }).then(
-        async () => {
-          // An id that had already completed (idempotent start) reports its outcome straight away;
-          // a new or running child reports when it finishes.
-          const child = await this.getStatus(childId);
-          if (child && TERMINAL.has(child.runtimeStatus))
-            this.deliver(parent, generation, completionFor(child, taskId, this.now()));
-        },
+        () => undefined,
         (error: unknown) => {
           this.deliver(
             parent,
@@ -600,7 +714,7 @@ export class DurableEngine {
       lastUpdatedTime: now.toISOString(),
       runtimeStatus: 'Running',
     });
-    void this.options.store.save(instance.record, 'soon');
+    void this.save(instance, 'soon');
   }
 
   private async finish(instance: LiveInstance, status: RuntimeStatus, output: unknown): Promise<void> {
@@ -618,7 +732,7 @@ export class DurableEngine {
     }
     Object.assign(record, { runtimeStatus: status, output, lastUpdatedTime: now.toISOString() });
     this.maxHistoryEvents = Math.max(this.maxHistoryEvents, record.history.length);
-    await this.options.store.save(record);
+    await this.save(instance);
     for (const waiter of instance.waiters.splice(0)) waiter(record);
     this.notifyParent(instance);
   }
@@ -629,6 +743,79 @@ export class DurableEngine {
     if (!parent) return;
     const event = completionFor(child.record, child.parent.taskId, this.now());
     this.deliver(parent, parent.generation, event);
+  }
+
+  /** Queues a write of the instance's state as it is when the write starts. */
+  private save(instance: LiveInstance, mode: 'now' | 'soon' = 'now'): Promise<void> {
+    return this.options.store.save(instance.record.instanceId, () => this.snapshot(instance), mode);
+  }
+
+  /**
+   * The instance's state for storage. While an episode runs, its history is still the one the episode
+   * started from, so the snapshot holds the episode's events as pending and the bookkeeping as it was.
+   */
+  private snapshot(instance: LiveInstance): StoredInstance {
+    const record = instance.record;
+    if (TERMINAL.has(record.runtimeStatus)) return { ...record };
+    const episode = instance.episode;
+    const runtime: RuntimeState = {
+      ...(instance.parent ? { parent: instance.parent } : {}),
+      pending: [...(episode?.batch ?? []), ...instance.pending],
+      nextSequence: episode?.nextSequence ?? instance.nextSequence,
+      actionSignatures: instance.actionSignatures,
+      retryAttempts: episode?.retryAttempts ?? copyRetries(instance.retryAttempts),
+      retryTimers: episode?.retryTimers ?? copyRetries(instance.retryTimers),
+    };
+    return { ...record, runtime };
+  }
+
+  /** After a restart: runs again what the stored history shows as started and not finished. */
+  private restartOutstandingWork(instance: LiveInstance): void {
+    const events = [...instance.record.history, ...instance.pending];
+    const finishedTasks = new Set<number>();
+    const firedTimers = new Set<number>();
+    for (const event of events) {
+      if (event.EventType === EventType.TimerFired) firedTimers.add(event.TimerId ?? -1);
+      else if (event.TaskScheduledId !== undefined) finishedTasks.add(event.TaskScheduledId);
+    }
+    for (const event of instance.record.history) {
+      const id = event.EventId;
+      if (event.EventType === EventType.TaskScheduled && !finishedTasks.has(id)) {
+        this.runActivity(instance, id, event.Name ?? '', parseEventInput(event.Input));
+      } else if (event.EventType === EventType.SubOrchestrationInstanceCreated && !finishedTasks.has(id)) {
+        this.resumeChild(instance, id, event);
+      } else if (event.EventType === EventType.TimerCreated && !firedTimers.has(id)) {
+        this.startTimer(instance, id, new Date(event.FireAt ?? this.now().toISOString()));
+      }
+    }
+  }
+
+  /** A sub-orchestration the parent waits for: running, it reports when done; else its outcome, or a start. */
+  private resumeChild(parent: LiveInstance, taskId: number, created: HistoryEvent): void {
+    const childId = created.InstanceId ?? '';
+    const generation = parent.generation;
+    this.track(
+      (async () => {
+        const child = this.live.get(childId)?.record ?? (await this.options.store.load(childId));
+        if (!child) {
+          this.startSubOrchestration(
+            parent,
+            taskId,
+            created.Name ?? '',
+            childId,
+            parseEventInput(created.Input),
+          );
+        } else if (TERMINAL.has(child.runtimeStatus)) {
+          this.deliver(parent, generation, completionFor(child, taskId, this.now()));
+        }
+      })().catch((error: unknown) => {
+        this.deliver(
+          parent,
+          generation,
+          failure(EventType.SubOrchestrationInstanceFailed, this.now(), taskId, message(error), stack(error)),
+        );
+      }),
+    );
   }
 
   private checkDeterminism(instance: LiveInstance, actions: WireAction[]): string | undefined {
@@ -693,6 +880,33 @@ function signature(action: WireAction): string {
 /** durable-functions JSON-encodes string inputs of activities and continue-as-new before sending them. */
 function parseActionInput(input: unknown): unknown {
   if (typeof input !== 'string') return input;
+  try {
+    return JSON.parse(input) as unknown;
+  } catch {
+    return input;
+  }
+}
+
+function copyRetries(retries: Map<number, RetryState>): [number, RetryState][] {
+  return [...retries].map(([id, retry]) => [id, { action: retry.action, attempt: retry.attempt }]);
+}
+
+function isRuntimeState(value: unknown): value is RuntimeState {
+  const state = value as RuntimeState | undefined;
+  return (
+    typeof state === 'object' &&
+    state !== null &&
+    Array.isArray(state.pending) &&
+    Array.isArray(state.actionSignatures) &&
+    typeof state.nextSequence === 'number' &&
+    Array.isArray(state.retryAttempts) &&
+    Array.isArray(state.retryTimers)
+  );
+}
+
+/** The input a history event carries (JSON text), as the engine first passed it. */
+function parseEventInput(input: string | undefined): unknown {
+  if (input === undefined) return undefined;
   try {
     return JSON.parse(input) as unknown;
   } catch {

@@ -24,15 +24,26 @@ export interface InstanceFilter {
   createdTimeTo?: Date;
 }
 
+/**
+ * An instance as stored: its record, and what the engine needs to go on with it after a restart while it
+ * is pending or running (opaque to the store).
+ */
+export interface StoredInstance extends InstanceRecord {
+  runtime?: unknown;
+}
+
 /** `now`: written before the promise resolves; `soon`: written within a second, with the latest state. */
 export type SaveMode = 'now' | 'soon';
 
 export interface InstanceStore {
-  save(record: InstanceRecord, mode?: SaveMode): Promise<void>;
-  load(instanceId: string): Promise<InstanceRecord | undefined>;
-  list(filter: InstanceFilter): Promise<InstanceRecord[]>;
+  /** Writes the state `snapshot` returns when the write starts, so a later write carries the latest state. */
+  save(instanceId: string, snapshot: () => StoredInstance, mode?: SaveMode): Promise<void>;
+  load(instanceId: string): Promise<StoredInstance | undefined>;
+  list(filter: InstanceFilter): Promise<StoredInstance[]>;
   delete(instanceId: string): Promise<boolean>;
 }
+
+type Snapshot = () => StoredInstance;
 
 /**
  * Instance state in Azure Storage, laid out like the Durable extension's storage provider: one
@@ -44,10 +55,10 @@ export class AzureInstanceStore implements InstanceStore {
   private readonly container: ContainerClient;
   private ready: Promise<void> | undefined;
   /** A write not yet started per instance: later saves join it, since it writes the latest state. */
-  private readonly queued = new Map<string, { full: boolean; promise: Promise<void> }>();
+  private readonly queued = new Map<string, { snapshot: Snapshot; promise: Promise<void> }>();
   private readonly tails = new Map<string, Promise<void>>();
   private readonly lastWrite = new Map<string, number>();
-  private readonly deferred = new Map<string, { timer: NodeJS.Timeout; record: InstanceRecord }>();
+  private readonly deferred = new Map<string, { timer: NodeJS.Timeout; snapshot: Snapshot }>();
 
   constructor(
     storage: StorageClients,
@@ -59,35 +70,42 @@ export class AzureInstanceStore implements InstanceStore {
   }
 
   /**
-   * A running orchestration changes at every episode; rewriting its whole history each time would cost
-   * more than running it. So `soon` updates only the status row, at most once a second per instance with
-   * the latest state; `now` (a start, an ending) writes the row and the full state with its history.
+   * A running orchestration changes at every episode; writing its state each time would cost more than
+   * running it. So `soon` writes the row and the full state (history and what a restart needs) at most
+   * once a second per instance, with the state as it is when the write starts; `now` (a start, an event,
+   * an ending) writes it straight away. A process killed between two writes loses at most the last
+   * second of progress: on restart the work done since then (activities) runs again.
    */
-  save(record: InstanceRecord, mode: SaveMode = 'now'): Promise<void> {
-    const id = record.instanceId;
+  save(instanceId: string, snapshot: Snapshot, mode: SaveMode = 'now'): Promise<void> {
+    const id = instanceId;
     if (mode === 'soon') {
-      if (this.deferred.has(id)) return Promise.resolve();
+      const waiting = this.deferred.get(id);
+      if (waiting) {
+        waiting.snapshot = snapshot;
+        return Promise.resolve();
+      }
       const wait = WRITE_INTERVAL_MS - (Date.now() - (this.lastWrite.get(id) ?? 0));
       if (wait > 0) {
         const timer = setTimeout(() => {
+          const due = this.deferred.get(id);
           this.deferred.delete(id);
-          this.enqueue(record, false).catch(this.onWriteError);
+          if (due) this.enqueue(id, due.snapshot).catch(this.onWriteError);
         }, wait);
         timer.unref();
-        this.deferred.set(id, { timer, record });
+        this.deferred.set(id, { timer, snapshot });
         return Promise.resolve();
       }
-      return this.enqueue(record, false).catch(this.onWriteError);
+      return this.enqueue(id, snapshot).catch(this.onWriteError);
     }
     this.cancelDeferred(id);
-    return this.enqueue(record, true);
+    return this.enqueue(id, snapshot);
   }
 
   /** Writes what is waiting now (before a listing, or when the host stops). */
   async flush(): Promise<void> {
-    for (const [id, { record }] of [...this.deferred]) {
+    for (const [id, { snapshot }] of [...this.deferred]) {
       this.cancelDeferred(id);
-      void this.enqueue(record, false).catch(this.onWriteError);
+      void this.enqueue(id, snapshot).catch(this.onWriteError);
     }
     await Promise.all([...this.tails.values()]);
   }
@@ -98,58 +116,45 @@ export class AzureInstanceStore implements InstanceStore {
     this.deferred.delete(id);
   }
 
-  /** Writes in order per instance; a write not started yet takes later saves (and their `full`) with it. */
-  private enqueue(record: InstanceRecord, full: boolean): Promise<void> {
-    const id = record.instanceId;
+  /** Writes in order per instance; a write not started yet takes later saves (their snapshot) with it. */
+  private enqueue(id: string, snapshot: Snapshot): Promise<void> {
     const queued = this.queued.get(id);
     if (queued) {
-      queued.full ||= full;
+      queued.snapshot = snapshot;
       return queued.promise;
     }
-    const job = { full, promise: Promise.resolve() };
+    const job = { snapshot, promise: Promise.resolve() };
     const tail = this.tails.get(id) ?? Promise.resolve();
     job.promise = tail.then(() => {
       this.queued.delete(id);
-      return this.write(record, job.full);
+      return this.write(id, job.snapshot);
     });
     this.queued.set(id, job);
-    this.tails.set(
-      id,
-      job.promise.catch(() => undefined),
-    );
+    const settled = job.promise.catch(() => undefined);
+    this.tails.set(id, settled);
+    // Forget an instance's tail once nothing follows it, so the map does not grow with every instance.
+    void settled.then(() => {
+      if (this.tails.get(id) === settled) this.tails.delete(id);
+    });
     return job.promise;
   }
 
-  /** The full state as last written, with the status fields of the (more often written) row. */
-  async load(instanceId: string): Promise<InstanceRecord | undefined> {
+  /**
+   * The full state as last written. The blob is written before the row, from the same snapshot, so it
+   * is never older than the row.
+   */
+  async load(instanceId: string): Promise<StoredInstance | undefined> {
     await this.ensureReady();
-    let record: InstanceRecord;
     try {
       const body = await this.container.getBlockBlobClient(blobName(instanceId)).downloadToBuffer();
-      record = JSON.parse(body.toString('utf8')) as InstanceRecord;
+      return JSON.parse(body.toString('utf8')) as StoredInstance;
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
     }
-    try {
-      const row = await this.table.getEntity<{
-        RuntimeStatus: RuntimeStatus;
-        CustomStatus?: string;
-        LastUpdatedTime: Date;
-      }>(instanceId, '');
-      return {
-        ...record,
-        runtimeStatus: row.RuntimeStatus,
-        customStatus: row.CustomStatus ? (JSON.parse(row.CustomStatus) as unknown) : record.customStatus,
-        lastUpdatedTime: new Date(row.LastUpdatedTime).toISOString(),
-      };
-    } catch (error) {
-      if (isNotFound(error)) return record;
-      throw error;
-    }
   }
 
-  async list(filter: InstanceFilter): Promise<InstanceRecord[]> {
+  async list(filter: InstanceFilter): Promise<StoredInstance[]> {
     await this.flush();
     await this.ensureReady();
     const clauses: string[] = [];
@@ -165,7 +170,11 @@ export class AzureInstanceStore implements InstanceStore {
     });
     for await (const entity of entities) if (entity.partitionKey) ids.push(entity.partitionKey);
     const records = await Promise.all(ids.map((id) => this.load(id)));
-    return records.filter((r): r is InstanceRecord => r !== undefined);
+    // A process stopped between a blob write and its row write leaves the row behind the blob.
+    return records.filter(
+      (r): r is StoredInstance =>
+        r !== undefined && (!filter.runtimeStatus?.length || filter.runtimeStatus.includes(r.runtimeStatus)),
+    );
   }
 
   async delete(instanceId: string): Promise<boolean> {
@@ -182,20 +191,18 @@ export class AzureInstanceStore implements InstanceStore {
     return true;
   }
 
-  private async write(record: InstanceRecord, full: boolean): Promise<void> {
+  private async write(instanceId: string, snapshot: Snapshot): Promise<void> {
     await this.ensureReady();
-    this.lastWrite.set(record.instanceId, Date.now());
-    if (full) {
-      const body = JSON.stringify(record);
-      await this.container
-        .getBlockBlobClient(blobName(record.instanceId))
-        .upload(body, Buffer.byteLength(body), {
-          blobHTTPHeaders: { blobContentType: 'application/json' },
-        });
-    }
+    this.lastWrite.set(instanceId, Date.now());
+    // Taken and serialised in one go, so the blob and the row hold one consistent state.
+    const record = snapshot();
+    const body = JSON.stringify(record);
+    await this.container.getBlockBlobClient(blobName(instanceId)).upload(body, Buffer.byteLength(body), {
+      blobHTTPHeaders: { blobContentType: 'application/json' },
+    });
     await this.table.upsertEntity(
       {
-        partitionKey: record.instanceId,
+        partitionKey: instanceId,
         rowKey: '',
         Name: record.name,
         RuntimeStatus: record.runtimeStatus,
