@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 
@@ -48,16 +49,38 @@ export function connectionStringFor(ports: AzuriteInstance['ports']): string {
   ].join(';');
 }
 
-/** Starts Azurite on free loopback ports with fresh in-memory state; `stop()` ends it. */
-export async function startAzurite(timeoutMs = 30_000): Promise<AzuriteInstance> {
-  const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
+/** The ports Azurite, and `UseDevelopmentStorage=true`, use unless told otherwise. */
+export const DEFAULT_AZURITE_PORTS: AzuriteInstance['ports'] = { blob: 10000, queue: 10001, table: 10002 };
+
+/** How many of the three services answer on these loopback ports. */
+export async function azuriteListening(ports: AzuriteInstance['ports']): Promise<'all' | 'some' | 'none'> {
+  const up = await Promise.all([canConnect(ports.blob), canConnect(ports.queue), canConnect(ports.table)]);
+  if (up.every(Boolean)) return 'all';
+  return up.some(Boolean) ? 'some' : 'none';
+}
+
+export interface StartAzuriteOptions {
+  /** Keeps the data in this folder, so it survives a restart; fresh in-memory state when not given. */
+  location?: string;
+  /** Free ports when not given. */
+  ports?: AzuriteInstance['ports'];
+  timeoutMs?: number;
+}
+
+/** What Azurite last wrote to stderr, for the error message when it does not start. */
+const STDERR_TAIL_CHARS = 4096;
+
+/** Starts Azurite on loopback; `stop()` ends it. */
+export async function startAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteInstance> {
+  const ports = options.ports ?? { blob: await freePort(), queue: await freePort(), table: await freePort() };
   const entry = require.resolve('azurite/dist/src/azurite.js');
+  if (options.location) await mkdir(options.location, { recursive: true });
   const child: ChildProcess = spawn(
     process.execPath,
     [
       entry,
       '--silent',
-      '--inMemoryPersistence',
+      ...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']),
       '--disableTelemetry',
       '--skipApiVersionCheck',
       '--loose',
@@ -65,16 +88,16 @@ export async function startAzurite(timeoutMs = 30_000): Promise<AzuriteInstance>
       ...['--queueHost', '127.0.0.1', '--queuePort', String(ports.queue)],
       ...['--tableHost', '127.0.0.1', '--tablePort', String(ports.table)],
     ],
-    { cwd: tmpdir(), stdio: ['ignore', 'ignore', 'pipe'] },
+    { cwd: options.location ?? tmpdir(), stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr?.on(
+    'data',
+    (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-STDERR_TAIL_CHARS)),
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const up = await Promise.all([canConnect(ports.blob), canConnect(ports.queue), canConnect(ports.table)]);
-    if (up.every(Boolean)) break;
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  while ((await azuriteListening(ports)) !== 'all') {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill();
       throw new Error(`Azurite did not start: ${stderr.trim() || 'no answer on its ports'}`);

@@ -26,6 +26,8 @@ export interface InvocationInput {
   /** Values of extra input bindings, by binding name. */
   extraInputs?: Record<string, RpcTypedData>;
   retryContext?: { retryCount: number; maxRetryCount: number };
+  /** Chosen by the caller when it logs the invocation itself; random otherwise. */
+  invocationId?: string;
 }
 
 export interface InvocationResult {
@@ -50,7 +52,7 @@ export async function invokeFunction(
   input: InvocationInput,
   onLog: (record: LogRecord) => void,
 ): Promise<InvocationResult> {
-  const invocationId = randomUUID();
+  const invocationId = input.invocationId ?? randomUUID();
   const [triggerName] = triggerBinding(fn);
   const inputData = [{ name: triggerName, data: input.trigger }];
   for (const [name, data] of Object.entries(input.extraInputs ?? {})) inputData.push({ name, data });

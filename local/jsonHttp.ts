@@ -1,15 +1,26 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** The body of a request to one of the local servers, refused past `maxBytes`. */
-export async function readBody(req: IncomingMessage, maxBytes = 8 * 1024 * 1024): Promise<string> {
+export class BodyTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`The request body is larger than ${maxBytes} bytes.`);
+  }
+}
+
+/** The body of a request to one of the local servers, as bytes; refused past `maxBytes`. */
+export async function readBodyBytes(req: IncomingMessage, maxBytes = 8 * 1024 * 1024): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > maxBytes) throw new Error('The request body is too large.');
+    if (size > maxBytes) throw new BodyTooLargeError(maxBytes);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/** The body of a request to one of the local servers, as text; refused past `maxBytes`. */
+export async function readBody(req: IncomingMessage, maxBytes?: number): Promise<string> {
+  return (await readBodyBytes(req, maxBytes)).toString('utf8');
 }
 
 /** Answers with a JSON body; a connection the client already dropped is left alone. */

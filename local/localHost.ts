@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { globSync } from 'tinyglobby';
+import { z } from 'zod';
 import { createStorageClients, type StorageClients } from '../functions/platform/storage';
+import { BLOB_POISON_QUEUE, BlobTriggerRunner, HOSTS_CONTAINER, type FoundBlob } from './blobTriggers';
+import { systemClock, type Clock } from './clock';
 import { DurableClientApi } from './durable/clientApi';
 import {
   DurableEngine,
@@ -29,18 +34,13 @@ import {
   type InvocationResult,
   type LogRecord,
 } from './invoke';
-import { resolveBindingExpression, matchPathPattern, matchRoute } from './bindingExpressions';
+import { matchRoute, resolveBindingExpression } from './bindingExpressions';
+import { readEventGridDelivery, type EventGridEvent } from './eventGrid';
+import { hostJsonSchema, queuesOptions, type HostJson } from './hostConfig';
+import { QueueTriggerRunner, type ReceivedMessage } from './queueTriggers';
+import { CronSchedule, defaultUseMonitor, ScheduleStatusStore, TimerScheduler } from './timers';
 
-export interface HostJson {
-  extensions?: {
-    durableTask?: {
-      hubName?: string;
-      maxConcurrentActivityFunctions?: number;
-      maxConcurrentOrchestratorFunctions?: number;
-    };
-    http?: { routePrefix?: string };
-  };
-}
+export type { HostJson } from './hostConfig';
 
 export interface LocalHostOptions {
   /** Loads the app: `{ appRoot }` requires package.json's `main` glob there, as the host does. */
@@ -50,6 +50,19 @@ export interface LocalHostOptions {
   hostJson?: HostJson;
   /** The key that function-level routes accept (`code` query or `x-functions-key` header). */
   functionKey?: string;
+  /** The key of the admin API; it opens every function-level route and webhook too. Random when not given. */
+  masterKey?: string;
+  /** The system key `eventgrid_extension` of the Event Grid webhook. Random when not given. */
+  eventGridKey?: string;
+  /**
+   * Names this host's blob receipts and timer statuses in `azure-webjobs-hosts`; hosts sharing one
+   * keep one record. Default: the `AzureFunctionsWebHost__hostid` setting, else the machine name.
+   */
+  hostId?: string;
+  /** Time for the background triggers (timers, queue polling, blob scans). */
+  clock?: Clock;
+  /** How often the blob watcher lists the watched containers (default 1 s). */
+  blobScanIntervalMs?: number;
   onLog?: (record: LogRecord) => void;
 }
 
@@ -69,20 +82,45 @@ export interface HttpResult {
 }
 
 const MAX_LOG_RECORDS = 5000;
+const DEFAULT_BLOB_SCAN_INTERVAL_MS = 1000;
+/** The reason the host gives for calls through its APIs (HTTP routes, the admin endpoint). */
+const API_REASON = 'This function was programmatically called via the host APIs.';
+const ADMIN_PATH = /^\/admin\/functions\/([^/]+)\/?$/;
+const EVENT_GRID_PATH = '/runtime/webhooks/eventgrid';
+
+export interface InvokeOptions {
+  /** Values for `{name}` expressions of output bindings. */
+  bindingData?: Record<string, unknown>;
+  /** Why the function runs, for the `Executing` log line. */
+  reason?: string;
+}
+
+const adminBody = z.object({ input: z.string().optional() });
 
 /**
  * Runs a Function App on this machine as the Functions host would, against Azurite: it captures the
- * registrations, routes HTTP calls (with function-key auth), fires timer, blob and queue triggers,
+ * registrations, routes HTTP calls (with function-key auth), serves the admin API and the Event Grid
+ * webhook, runs timer, queue and blob triggers (in the background after `startBackground()`),
  * applies output bindings, and runs Durable orchestrations with a real replay loop.
  */
 export class LocalHost {
   readonly logs: LogRecord[] = [];
   readonly functionKey: string;
+  readonly masterKey: string;
+  readonly eventGridKey: string;
+  readonly hostId: string;
   readonly engine: DurableEngine;
   readonly storage: StorageClients;
   private readonly clientApi: DurableClientApi;
   private readonly instanceStore: AzureInstanceStore;
-  private readonly routePrefix: string;
+  readonly routePrefix: string;
+  private readonly clock: Clock;
+  private readonly timers: TimerScheduler;
+  private readonly queueTriggers: QueueTriggerRunner;
+  private readonly blobTriggers: BlobTriggerRunner;
+  /** Invocations started by the admin endpoint, which answers before they end. */
+  private readonly detached = new Set<Promise<unknown>>();
+  private background = false;
 
   private constructor(
     readonly registrations: Registrations,
@@ -91,10 +129,58 @@ export class LocalHost {
   ) {
     const durable = options.hostJson?.extensions?.durableTask ?? {};
     this.functionKey = options.functionKey ?? randomUUID();
+    this.masterKey = options.masterKey ?? randomUUID();
+    this.eventGridKey = options.eventGridKey ?? randomUUID();
+    this.hostId = options.hostId ?? defaultHostId(options.settings);
+    this.clock = options.clock ?? systemClock;
     this.routePrefix = options.hostJson?.extensions?.http?.routePrefix ?? 'api';
     this.storage = createStorageClients({
       kind: 'connectionString',
       connectionString: requireSetting(options.settings, 'AzureWebJobsStorage'),
+    });
+    const queueSettings = queuesOptions(options.hostJson);
+    this.timers = new TimerScheduler(
+      this.triggersOf('timerTrigger', (name, trigger) => {
+        const schedule = CronSchedule.parse(this.resolve(text(trigger.schedule, '')));
+        return {
+          functionName: name,
+          schedule,
+          runOnStartup: trigger.runOnStartup === true,
+          useMonitor:
+            typeof trigger.useMonitor === 'boolean' ? trigger.useMonitor : defaultUseMonitor(schedule),
+        };
+      }),
+      new ScheduleStatusStore(this.storage.blobs.getContainerClient(HOSTS_CONTAINER), this.hostId),
+      this.clock,
+      async (name, payload, reason) => {
+        await this.invokeLogged(name, { trigger: jsonData(payload) }, { reason });
+      },
+      (name, message) => this.log(name, 'error', message),
+    );
+    this.queueTriggers = new QueueTriggerRunner({
+      queues: this.storage.queues,
+      triggers: this.triggersOf('queueTrigger', (name, trigger) => ({
+        functionName: name,
+        queueName: this.resolve(String(trigger.queueName)),
+      })),
+      settings: queueSettings,
+      run: async (name, message) =>
+        (await this.invokeLogged(name, ...queueInvocation(message))) !== undefined,
+      log: (name, level, message) => this.log(name, level, message),
+    });
+    this.blobTriggers = new BlobTriggerRunner({
+      blobs: this.storage.blobs,
+      hostId: this.hostId,
+      triggers: this.triggersOf('blobTrigger', (name, trigger) => ({
+        functionName: name,
+        path: this.resolve(String(trigger.path)),
+      })),
+      poisonQueue: this.storage.queues.getQueueClient(BLOB_POISON_QUEUE),
+      maxAttempts: queueSettings.maxDequeueCount,
+      run: async (name, blob) => {
+        await this.invoke(name, ...blobInvocation(blob));
+      },
+      log: (name, level, message) => this.log(name, level, message),
     });
     this.instanceStore = new AzureInstanceStore(this.storage, hubName, (error) => {
       this.log(
@@ -114,6 +200,7 @@ export class LocalHost {
       store: this.instanceStore,
       maxConcurrentActivities: durable.maxConcurrentActivityFunctions ?? 10,
       maxConcurrentOrchestrations: durable.maxConcurrentOrchestratorFunctions ?? 5,
+      log: (level, message) => this.log('durable', level, message),
     });
     this.clientApi = new DurableClientApi(this.engine, hubName);
   }
@@ -140,6 +227,7 @@ export class LocalHost {
     }
     const host = new LocalHost(registrations, options, hubName);
     await host.clientApi.listen();
+    await host.engine.resumePersisted();
     return host;
   }
 
@@ -148,16 +236,53 @@ export class LocalHost {
     return [...this.registrations.functions.values()].map((f) => f.metadata);
   }
 
+  /**
+   * Starts what the host runs on its own: timers (after firing those past due or set to run on
+   * startup), queue polling and the blob watcher. `stop()` ends them.
+   */
+  async startBackground(): Promise<void> {
+    if (this.background) throw new Error('The background triggers are already running.');
+    this.background = true;
+    await this.timers.start();
+    this.queueTriggers.start(this.clock);
+    this.blobTriggers.start(this.clock, this.options.blobScanIntervalMs ?? DEFAULT_BLOB_SCAN_INTERVAL_MS);
+  }
+
+  /** Stops the background triggers, lets the invocations in progress end, then the durable engine. */
   async stop(): Promise<void> {
+    if (this.background) {
+      this.background = false;
+      await Promise.all([this.timers.stop(), this.queueTriggers.stop(), this.blobTriggers.stop()]);
+    }
+    await Promise.allSettled(this.detached);
     this.engine.stop();
     await this.instanceStore.flush();
     await this.clientApi.close();
   }
 
+  /**
+   * An HTTP call to the host: `/<routePrefix>/...` runs HTTP functions, `/admin/functions/<name>`
+   * runs a function now (master key), `/runtime/webhooks/eventgrid` delivers Event Grid events.
+   */
   async http(call: HttpCall): Promise<HttpResult> {
     const method = (call.method ?? 'GET').toUpperCase();
     const url = new URL(call.path, 'http://localhost:7071');
-    const prefix = `/${this.routePrefix}/`;
+    const headers = Object.fromEntries(
+      Object.entries(call.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+    );
+    const body = call.body === undefined ? undefined : Buffer.from(call.body);
+    const key = url.searchParams.get('code') ?? headers['x-functions-key'];
+    const admin = ADMIN_PATH.exec(url.pathname);
+    if (admin) {
+      if (key !== this.masterKey) return result(401, {}, Buffer.alloc(0));
+      if (method !== 'POST') return errorResult(405, 'method_not_allowed', 'Use POST to run a function.');
+      return this.adminInvoke(decodeURIComponent(admin[1] ?? ''), body);
+    }
+    if (url.pathname === EVENT_GRID_PATH) {
+      if (key !== this.eventGridKey && key !== this.masterKey) return result(401, {}, Buffer.alloc(0));
+      return this.eventGridWebhook(method, url, headers, body);
+    }
+    const prefix = this.routePrefix ? `/${this.routePrefix}/` : '/';
     const routePath = url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) : undefined;
     for (const fn of this.registrations.functions.values()) {
       const [, trigger] = triggerBinding(fn);
@@ -165,13 +290,9 @@ export class LocalHost {
       const methods = (trigger.methods as string[] | undefined) ?? ['GET', 'POST'];
       const params = matchRoute(text(trigger.route, fn.metadata.name), routePath);
       if (!params || !methods.map((m) => m.toUpperCase()).includes(method)) continue;
-      const headers = Object.fromEntries(
-        Object.entries(call.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
-      );
-      if (!this.authorized(text(trigger.authLevel, 'function'), url, headers)) {
+      if (!this.authorized(text(trigger.authLevel, 'function'), key)) {
         return result(401, {}, Buffer.alloc(0));
       }
-      const body = call.body === undefined ? undefined : Buffer.from(call.body);
       const http: RpcHttpData = {
         method,
         url: url.toString(),
@@ -183,7 +304,11 @@ export class LocalHost {
       const bindingData: Record<string, unknown> = { ...Object.fromEntries(url.searchParams), ...params };
       const json = body ? tryParseJson(body.toString('utf8')) : undefined;
       if (json && typeof json === 'object') Object.assign(bindingData, json);
-      const invocation = await this.invokeLogged(fn.metadata.name, { trigger: { http } }, bindingData);
+      const invocation = await this.invokeLogged(
+        fn.metadata.name,
+        { trigger: { http } },
+        { bindingData, reason: API_REASON },
+      );
       if (!invocation) return result(500, {}, Buffer.alloc(0));
       const out = invocation.response.returnValue;
       const response = out && 'http' in out ? out.http : undefined;
@@ -198,21 +323,35 @@ export class LocalHost {
     return result(404, {}, Buffer.alloc(0));
   }
 
-  /** Fires a timer trigger with the payload the host sends. */
+  /** Fires a timer trigger now, with the payload the host sends; throws when the function fails. */
   async timer(functionName: string, options: { isPastDue?: boolean } = {}): Promise<void> {
-    const now = new Date().toISOString();
-    await this.invoke(functionName, {
-      trigger: jsonData({
-        Schedule: { AdjustForDST: true },
-        ScheduleStatus: { Last: now, Next: now, LastUpdated: now },
-        IsPastDue: options.isPastDue ?? false,
-      }),
-    });
+    const payload = { ...this.timers.payload(functionName), IsPastDue: options.isPastDue ?? false };
+    await this.invoke(functionName, { trigger: jsonData(payload) }, { reason: API_REASON });
   }
 
   /**
-   * Uploads a blob to Azurite and runs every blob trigger whose path pattern matches it, with the
-   * content and the metadata the host provides (path parameters, uri, properties).
+   * Delivers one event to an Event Grid function, as the extension does for each event of a delivery:
+   * the event is the trigger value, its `data` the binding data. Throws when the function fails.
+   */
+  async eventGrid(functionName: string, event: EventGridEvent): Promise<void> {
+    if (this.triggerType(functionName) !== 'eventGridTrigger') {
+      throw new Error(`No Event Grid function named "${functionName}" is registered.`);
+    }
+    const data: unknown = event.data;
+    await this.invoke(
+      functionName,
+      {
+        trigger: jsonData(event),
+        triggerMetadata: data === undefined ? {} : { data: { json: JSON.stringify(data) } },
+      },
+      { bindingData: { data }, reason: `EventGrid trigger fired at ${this.clock.now().toISOString()}` },
+    );
+  }
+
+  /**
+   * Uploads a blob and runs every blob trigger whose path pattern matches it now, with the content and
+   * the metadata the host provides; the blob receipt it writes keeps the watcher from running it again.
+   * Returns the functions that ran; throws when one failed.
    */
   async dropBlob(
     blobPath: string,
@@ -220,84 +359,32 @@ export class LocalHost {
     metadata: Record<string, string> = {},
   ): Promise<string[]> {
     const [container = '', ...rest] = blobPath.split('/');
-    const name = rest.join('/');
     const bytes = Buffer.from(content);
     const containerClient = this.storage.blobs.getContainerClient(container);
     await containerClient.createIfNotExists();
-    const blob = containerClient.getBlockBlobClient(name);
-    await blob.upload(bytes, bytes.length, { metadata });
-    const properties = await blob.getProperties();
-    const triggered: string[] = [];
-    for (const fn of this.registrations.functions.values()) {
-      const [, trigger] = triggerBinding(fn);
-      if (trigger.type !== 'blobTrigger') continue;
-      const params = matchPathPattern(this.resolve(String(trigger.path)), blobPath);
-      if (!params) continue;
-      const triggerMetadata: Record<string, RpcTypedData> = {
-        BlobTrigger: { string: blobPath },
-        Uri: { string: blob.url },
-        Properties: {
-          json: JSON.stringify({
-            Length: bytes.length,
-            ContentType: properties.contentType,
-            ETag: properties.etag,
-            LastModified: properties.lastModified,
-          }),
-        },
-        Metadata: { json: JSON.stringify(metadata) },
-      };
-      for (const [key, value] of Object.entries(params)) triggerMetadata[key] = { string: value };
-      await this.invoke(
-        fn.metadata.name,
-        { trigger: { bytes }, triggerMetadata },
-        { ...params, blobTrigger: blobPath },
-      );
-      triggered.push(fn.metadata.name);
-    }
-    return triggered;
+    await containerClient.getBlockBlobClient(rest.join('/')).upload(bytes, bytes.length, { metadata });
+    const outcomes = await this.blobTriggers.fire(blobPath);
+    const failed = outcomes.find((outcome) => outcome.error !== undefined);
+    if (failed) throw failed.error instanceof Error ? failed.error : new Error(String(failed.error));
+    return outcomes.map((outcome) => outcome.functionName);
   }
 
   /**
-   * Receives the visible messages of every queue-triggered function's queue and runs the function
-   * for each: a success deletes the message, a failure leaves it for another try, and a message that
-   * failed five times moves to `<queue>-poison`, as the host does. Returns how many ran.
+   * Lists the containers blob triggers watch and runs each new or changed blob once, as the
+   * background watcher does; returns how many functions ran.
    */
-  async pollQueues(): Promise<number> {
-    let handled = 0;
-    for (const fn of this.registrations.functions.values()) {
-      const [, trigger] = triggerBinding(fn);
-      if (trigger.type !== 'queueTrigger') continue;
-      const queueName = this.resolve(String(trigger.queueName));
-      const queue = this.storage.queues.getQueueClient(queueName);
-      await queue.createIfNotExists();
-      const { receivedMessageItems } = await queue.receiveMessages({
-        numberOfMessages: 16,
-        visibilityTimeout: 30,
-      });
-      for (const message of receivedMessageItems) {
-        const text = Buffer.from(message.messageText, 'base64').toString('utf8');
-        const triggerMetadata: Record<string, RpcTypedData> = {
-          Id: { string: message.messageId },
-          DequeueCount: { int: message.dequeueCount },
-          InsertionTime: { string: message.insertedOn.toISOString() },
-          ExpirationTime: { string: message.expiresOn.toISOString() },
-          NextVisibleTime: { string: message.nextVisibleOn.toISOString() },
-          PopReceipt: { string: message.popReceipt },
-        };
-        const ok =
-          (await this.invokeLogged(fn.metadata.name, { trigger: { string: text }, triggerMetadata })) !==
-          undefined;
-        handled++;
-        if (ok) await queue.deleteMessage(message.messageId, message.popReceipt);
-        else if (message.dequeueCount >= 5) {
-          const poison = this.storage.queues.getQueueClient(`${queueName}-poison`);
-          await poison.createIfNotExists();
-          await poison.sendMessage(message.messageText);
-          await queue.deleteMessage(message.messageId, message.popReceipt);
-        } else await queue.updateMessage(message.messageId, message.popReceipt, undefined, 0);
-      }
-    }
-    return handled;
+  scanBlobs(): Promise<number> {
+    return this.blobTriggers.scan();
+  }
+
+  /**
+   * Receives one batch of every queue-triggered function's queue and runs the function for each
+   * message, with the host's semantics (host.json `extensions.queues`): a success deletes the message,
+   * a failure makes it visible again after `visibilityTimeout`, the `maxDequeueCount`th failure moves
+   * it to `<queue>-poison`. Returns how many ran.
+   */
+  pollQueues(): Promise<number> {
+    return this.queueTriggers.pollOnce();
   }
 
   /**
@@ -307,7 +394,7 @@ export class LocalHost {
   async invoke(
     functionName: string,
     input: InvocationInput,
-    bindingData: Record<string, unknown> = {},
+    options: InvokeOptions = {},
   ): Promise<InvocationResult> {
     const fn = this.registrations.functions.get(functionName);
     if (!fn) throw new Error(`No function named "${functionName}" is registered.`);
@@ -322,36 +409,159 @@ export class LocalHost {
         );
       }
     }
-    const invocation = await invokeFunction(this.registrations, fn, { ...input, extraInputs }, (record) =>
-      this.record(record),
+    const invocationId = randomUUID();
+    const started = performance.now();
+    const line = (level: LogRecord['level'], message: string) =>
+      this.record({ functionName, invocationId, level, category: 'system', message });
+    line(
+      'information',
+      `Executing 'Functions.${functionName}' (Reason='${options.reason ?? '(null)'}', Id=${invocationId})`,
     );
-    for (const output of invocation.response.outputData ?? []) {
-      const binding = fn.metadata.bindings[output.name];
-      if (binding) await this.applyOutput(binding, output.data, bindingData);
+    const bindingData = options.bindingData ?? {};
+    try {
+      const invocation = await invokeFunction(
+        this.registrations,
+        fn,
+        { ...input, extraInputs, invocationId },
+        (record) => this.record(record),
+      );
+      for (const output of invocation.response.outputData ?? []) {
+        const binding = fn.metadata.bindings[output.name];
+        if (binding) await this.applyOutput(binding, output.data, bindingData);
+      }
+      const returnBinding = fn.metadata.bindings.$return;
+      if (returnBinding && returnBinding.type !== 'http') {
+        await this.applyOutput(returnBinding, invocation.response.returnValue, bindingData);
+      }
+      line(
+        'information',
+        `Executed 'Functions.${functionName}' (Succeeded, Id=${invocationId}, Duration=${elapsed(started)}ms)`,
+      );
+      return invocation;
+    } catch (error) {
+      line(
+        'error',
+        `Executed 'Functions.${functionName}' (Failed, Id=${invocationId}, Duration=${elapsed(started)}ms): ${errorText(error)}`,
+      );
+      throw error;
     }
-    const returnBinding = fn.metadata.bindings.$return;
-    if (returnBinding && returnBinding.type !== 'http') {
-      await this.applyOutput(returnBinding, invocation.response.returnValue, bindingData);
-    }
-    return invocation;
   }
 
-  /** Invokes a function for a trigger the host owns: a failure is logged, as the host does, not thrown. */
+  /** Invokes a function for a trigger the host owns: a failure is logged (by `invoke`), not thrown. */
   private async invokeLogged(
     functionName: string,
     input: InvocationInput,
-    bindingData: Record<string, unknown> = {},
+    options: InvokeOptions = {},
   ): Promise<InvocationResult | undefined> {
     try {
-      return await this.invoke(functionName, input, bindingData);
-    } catch (error) {
-      this.log(
-        functionName,
-        'error',
-        `Function failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      return await this.invoke(functionName, input, options);
+    } catch {
       return undefined;
     }
+  }
+
+  /** `POST /admin/functions/<name>`: runs a non-HTTP function now with `input`, and answers 202 at once. */
+  private adminInvoke(functionName: string, body: Buffer | undefined): HttpResult {
+    const type = this.triggerType(functionName);
+    if (!type) return errorResult(404, 'not_found', `No function named "${functionName}" is registered.`);
+    const parsed = adminBody.safeParse(body && body.length > 0 ? tryParseJson(body.toString('utf8')) : {});
+    if (!parsed.success) return errorResult(400, 'invalid_body', 'The body must be {"input": "<text>"}.');
+    const input = parsed.data.input ?? '';
+    let run: () => Promise<unknown>;
+    switch (type) {
+      case 'timerTrigger':
+        run = () =>
+          this.invokeLogged(
+            functionName,
+            { trigger: jsonData(this.timers.payload(functionName)) },
+            { reason: API_REASON },
+          );
+        break;
+      case 'queueTrigger':
+        run = () => this.invokeLogged(functionName, ...queueInvocation(adminQueueMessage(input), API_REASON));
+        break;
+      case 'blobTrigger':
+        // The input names the blob, `container/path`, as in the real host.
+        run = () => this.adminBlob(functionName, input);
+        break;
+      case 'eventGridTrigger': {
+        const delivery = readEventGridDelivery('Notification', input);
+        if (delivery.kind !== 'events')
+          return errorResult(
+            400,
+            'invalid_input',
+            'The input must be an Event Grid or CloudEvents event, as JSON.',
+          );
+        // A failure is logged by `invoke`; the caller has had its 202 already.
+        run = () => Promise.allSettled(delivery.events.map((event) => this.eventGrid(functionName, event)));
+        break;
+      }
+      default:
+        return errorResult(
+          400,
+          'unsupported_trigger',
+          `"${functionName}" has a ${type}; the admin API runs timer, queue, blob and Event Grid functions.`,
+        );
+    }
+    const pending = run().finally(() => this.detached.delete(pending));
+    this.detached.add(pending);
+    return result(202, {}, Buffer.alloc(0));
+  }
+
+  private async adminBlob(functionName: string, blobPath: string): Promise<void> {
+    try {
+      const blob = await this.blobTriggers.read(functionName, blobPath);
+      if (!blob) throw new Error('it does not exist');
+      const [input, options] = blobInvocation(blob);
+      await this.invokeLogged(functionName, input, { ...options, reason: API_REASON });
+    } catch (error) {
+      this.log(functionName, 'error', `Reading the blob ${blobPath} failed: ${errorText(error)}`);
+    }
+  }
+
+  /** `POST /runtime/webhooks/eventgrid?functionName=<name>`, answered as the Event Grid extension does. */
+  private async eventGridWebhook(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: Buffer | undefined,
+  ): Promise<HttpResult> {
+    const functionName = url.searchParams.get('functionName') ?? '';
+    if (this.triggerType(functionName) !== 'eventGridTrigger') {
+      return errorResult(404, 'not_found', `cannot find function: '${functionName}'`);
+    }
+    // CloudEvents' abuse protection: the subscriber says which origin may deliver to it.
+    const origin = headers['webhook-request-origin'];
+    if (method === 'OPTIONS' && origin) {
+      return result(200, { 'webhook-allowed-origin': origin, 'webhook-allowed-rate': '*' }, Buffer.alloc(0));
+    }
+    if (method !== 'POST') return errorResult(405, 'method_not_allowed', 'Event Grid delivers with POST.');
+    const delivery = readEventGridDelivery(headers['aeg-event-type'], body?.toString('utf8') ?? '');
+    switch (delivery.kind) {
+      case 'invalid':
+        return errorResult(400, 'invalid_delivery', delivery.message);
+      case 'unsubscribe':
+        return result(202, {}, Buffer.alloc(0));
+      case 'validation':
+        return jsonResult(200, { validationResponse: delivery.validationCode });
+      case 'events': {
+        const outcomes = await Promise.allSettled(
+          delivery.events.map((event) => this.eventGrid(functionName, event)),
+        );
+        const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+        // A 500 makes Event Grid deliver the whole batch again, as with the real extension.
+        if (failure) return errorResult(500, 'function_failed', errorText(failure.reason));
+        return result(202, {}, Buffer.alloc(0));
+      }
+    }
+  }
+
+  /** One definition per function with this trigger type, built from its trigger binding. */
+  private triggersOf<T>(type: string, build: (functionName: string, trigger: BindingMetadata) => T): T[] {
+    return [...this.registrations.functions.values()].flatMap((fn) => {
+      const [, trigger] = triggerBinding(fn);
+      return trigger.type === type ? [build(fn.metadata.name, trigger)] : [];
+    });
   }
 
   private async applyOutput(
@@ -375,12 +585,15 @@ export class LocalHost {
         return;
       }
       case 'queue': {
-        const queue = this.storage.queues.getQueueClient(expand(binding.queueName));
+        const queueName = expand(binding.queueName);
+        const queue = this.storage.queues.getQueueClient(queueName);
         await queue.createIfNotExists();
         for (const item of Array.isArray(value) ? value : [value]) {
           const text = typeof item === 'string' ? item : JSON.stringify(item);
           await queue.sendMessage(Buffer.from(text).toString('base64'));
         }
+        // As the host's own queue writes do: a function of this host listening there polls at once.
+        this.queueTriggers.notify(queueName);
         return;
       }
       case 'table': {
@@ -412,10 +625,10 @@ export class LocalHost {
     }
   }
 
-  private authorized(authLevel: string, url: URL, headers: Record<string, string>): boolean {
+  private authorized(authLevel: string, key: string | undefined): boolean {
     if (authLevel === 'anonymous') return true;
-    const key = url.searchParams.get('code') ?? headers['x-functions-key'];
-    return key === this.functionKey;
+    if (key === this.masterKey) return true;
+    return authLevel === 'function' && key === this.functionKey;
   }
 
   private triggerType(name: string): string | undefined {
@@ -428,8 +641,17 @@ export class LocalHost {
     return resolveSettingReference(value, this.options.settings);
   }
 
+  /** A line of the host's own; it goes through the app's log hooks too, so they can redact it. */
   private log(functionName: string, level: LogRecord['level'], message: string): void {
-    this.record({ functionName, invocationId: '', level, category: 'system', message });
+    const hookContext: Record<string, unknown> = { level, category: 'system', message, hookData: {} };
+    for (const hook of this.registrations.hooksFor('log')) void hook(hookContext);
+    this.record({
+      functionName,
+      invocationId: '',
+      level,
+      category: 'system',
+      message: String(hookContext.message),
+    });
   }
 
   private record(entry: LogRecord): void {
@@ -439,8 +661,101 @@ export class LocalHost {
   }
 }
 
+/** The app's host.json; a value the local host reads that is not of the right shape stops it, named. */
 export function readHostJson(appRoot: string): HostJson {
-  return JSON.parse(readFileSync(path.join(appRoot, 'host.json'), 'utf8')) as HostJson;
+  const file = path.join(appRoot, 'host.json');
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  const checked = hostJsonSchema.safeParse(raw);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    throw new Error(`${file}: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  // The raw object, not the parsed one: durations stay as written, parsed where they are used.
+  return raw as HostJson;
+}
+
+/** The host id as the Functions host forms it: the setting if given, else the machine name, sanitised. */
+function defaultHostId(settings: Record<string, string>): string {
+  const name = settings.AzureFunctionsWebHost__hostid || hostname();
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '')
+      .slice(0, 32)
+      .replace(/-+$/, '') || 'localhost'
+  );
+}
+
+/** A queue message as the function receives it: the text, and the host's trigger metadata. */
+function queueInvocation(message: ReceivedMessage, reason?: string): [InvocationInput, InvokeOptions] {
+  const { item, text } = message;
+  const triggerMetadata: Record<string, RpcTypedData> = {
+    QueueTrigger: { string: text },
+    Id: { string: item.messageId },
+    DequeueCount: { int: item.dequeueCount },
+    InsertionTime: { string: item.insertedOn.toISOString() },
+    ExpirationTime: { string: item.expiresOn.toISOString() },
+    NextVisibleTime: { string: item.nextVisibleOn.toISOString() },
+    PopReceipt: { string: item.popReceipt },
+  };
+  // A JSON message's properties are binding data, usable as `{name}` in output bindings.
+  const json = tryParseJson(text);
+  const bindingData = json && typeof json === 'object' && !Array.isArray(json) ? { ...json } : {};
+  return [
+    { trigger: { string: text }, triggerMetadata },
+    { bindingData, reason: reason ?? `New queue message detected on '${message.queueName}'.` },
+  ];
+}
+
+/** The message the admin API makes of its input: in memory only, first attempt. */
+function adminQueueMessage(text: string): ReceivedMessage {
+  const now = new Date();
+  return {
+    queueName: '',
+    text,
+    item: {
+      messageId: randomUUID(),
+      popReceipt: '',
+      dequeueCount: 1,
+      insertedOn: now,
+      expiresOn: new Date(now.getTime() + 7 * 24 * 3_600_000),
+      nextVisibleOn: now,
+      messageText: text,
+    },
+  };
+}
+
+/** A blob as the function receives it: the content, its path parameters and the host's metadata. */
+function blobInvocation(blob: FoundBlob): [InvocationInput, InvokeOptions] {
+  const triggerMetadata: Record<string, RpcTypedData> = {
+    BlobTrigger: { string: blob.path },
+    Uri: { string: blob.url },
+    Properties: {
+      json: JSON.stringify({
+        Length: blob.properties.length,
+        ContentType: blob.properties.contentType,
+        ETag: blob.properties.etag,
+        LastModified: blob.properties.lastModified,
+      }),
+    },
+    Metadata: { json: JSON.stringify(blob.metadata) },
+  };
+  for (const [key, value] of Object.entries(blob.params)) triggerMetadata[key] = { string: value };
+  return [
+    { trigger: { bytes: blob.content }, triggerMetadata },
+    {
+      bindingData: { ...blob.params, blobTrigger: blob.path },
+      reason: `New blob detected(LogsAndContainerScan): ${blob.path}`,
+    },
+  ];
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Requires the files package.json's `main` glob names, as the Node.js worker does. */
@@ -488,6 +803,14 @@ function tryParseJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+function jsonResult(status: number, value: unknown): HttpResult {
+  return result(status, { 'content-type': 'application/json' }, Buffer.from(JSON.stringify(value)));
+}
+
+function errorResult(status: number, code: string, message: string): HttpResult {
+  return jsonResult(status, { error: { code, message } });
 }
 
 function result(status: number, headers: Record<string, string>, body: Buffer): HttpResult {
