@@ -6,54 +6,88 @@ import { renderDossierDocx, type DossierDocxInput } from './dossierDocx';
 
 export type DocxRenderer = (input: DossierDocxInput) => Promise<Buffer>;
 
+export interface DocxRendererOptions {
+  /** Worker threads; default one per spare core, at most 4. Below 1, renders run in-process. */
+  workers?: number;
+  /** The worker script; default the compiled `docxWorker.js` beside this file. */
+  script?: string;
+}
+
 interface Pending {
   resolve: (docx: Buffer) => void;
   reject: (error: Error) => void;
 }
 
+interface PoolWorker {
+  worker: Worker;
+  /** Renders sent to this worker and not answered yet: a crash fails these and no others. */
+  pending: Map<number, Pending>;
+  crash: Error | undefined;
+}
+
 /**
- * Renders dossiers to DOCX on worker threads, one per spare core (at most 4): building a DOCX costs a few
- * milliseconds of CPU that would otherwise hold up the event loop serving every other activity. On one
- * core, or when running from TypeScript sources (tests), it renders in-process.
+ * Renders dossiers to DOCX on worker threads: building a DOCX costs a few milliseconds of CPU that
+ * would otherwise hold up the event loop serving every other activity. On one core, or when running
+ * from TypeScript sources (tests), it renders in-process.
+ *
+ * A worker that crashes (uncaught error, exit) fails the renders it held with an error saying so, and
+ * leaves its slot empty; the next render for that slot starts a replacement. Starting it on demand
+ * rather than at once means a worker that cannot start fails renders instead of restarting in a loop.
  */
-export function createDocxRenderer(workers = Math.min(4, availableParallelism() - 1)): DocxRenderer {
-  const script = path.join(__dirname, 'docxWorker.js');
-  if (workers < 1 || !existsSync(script)) return renderDossierDocx;
-  const pending = new Map<number, Pending>();
-  let pool: Worker[] | undefined;
+export function createDocxRenderer(options: DocxRendererOptions = {}): DocxRenderer {
+  const size = options.workers ?? Math.min(4, availableParallelism() - 1);
+  const script = options.script ?? path.join(__dirname, 'docxWorker.js');
+  if (size < 1 || !existsSync(script)) return renderDossierDocx;
+  // Started on first use, slot by slot: an instance that never renders a dossier never pays for them.
+  const slots: (PoolWorker | undefined)[] = Array.from({ length: size }, () => undefined);
+  let inFlight = 0;
   let nextId = 0;
-  // Idle workers must not keep the process alive, busy ones must: ref while anything is pending.
-  const settle = () => {
-    if (pending.size === 0) for (const worker of pool ?? []) worker.unref();
+
+  // Idle workers must not keep the process alive, busy ones must: ref while anything is in flight.
+  const settle = (answered: number) => {
+    inFlight -= answered;
+    if (inFlight === 0) for (const slot of slots) slot?.worker.unref();
   };
-  const startPool = (): Worker[] =>
-    Array.from({ length: workers }, () => {
-      const worker = new Worker(script);
-      // A worker that dies takes its requests with it: fail them rather than leave them waiting.
-      worker.on('error', (error) => {
-        for (const waiting of pending.values()) waiting.reject(error);
-        pending.clear();
-        settle();
-      });
-      worker.on('message', (message: { id: number; bytes?: Uint8Array; error?: string }) => {
-        const waiting = pending.get(message.id);
-        pending.delete(message.id);
-        settle();
-        if (message.bytes) {
-          waiting?.resolve(
-            Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength),
-          );
-        } else waiting?.reject(new Error(message.error ?? 'DOCX rendering failed'));
-      });
-      return worker;
+
+  const start = (index: number): PoolWorker => {
+    const entry: PoolWorker = { worker: new Worker(script), pending: new Map(), crash: undefined };
+    entry.worker.on('message', (message: { id: number; bytes?: Uint8Array; error?: string }) => {
+      const waiting = entry.pending.get(message.id);
+      if (!waiting) return;
+      entry.pending.delete(message.id);
+      settle(1);
+      if (message.bytes) {
+        waiting.resolve(
+          Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength),
+        );
+      } else waiting.reject(new Error(message.error ?? 'DOCX rendering failed'));
     });
+    // An uncaught error is followed by 'exit': keep it so the failed renders say what happened.
+    entry.worker.on('error', (error) => (entry.crash = error));
+    entry.worker.on('exit', (code) => {
+      if (slots[index] === entry) slots[index] = undefined;
+      const reason = new Error(
+        entry.crash
+          ? `DOCX worker crashed: ${entry.crash.message}`
+          : `DOCX worker stopped unexpectedly (exit code ${code})`,
+        { cause: entry.crash },
+      );
+      const failed = [...entry.pending.values()];
+      entry.pending.clear();
+      settle(failed.length);
+      for (const waiting of failed) waiting.reject(reason);
+    });
+    return entry;
+  };
+
   return (input) =>
     new Promise((resolve, reject) => {
-      // Started on first use: an instance that never renders a dossier never pays for the threads.
-      pool ??= startPool();
       const id = nextId++;
-      if (pending.size === 0) for (const worker of pool) worker.ref();
-      pending.set(id, { resolve, reject });
-      pool[id % pool.length]?.postMessage({ id, input });
+      const index = id % size;
+      const entry = (slots[index] ??= start(index));
+      if (inFlight === 0) for (const slot of slots) slot?.worker.ref();
+      inFlight++;
+      entry.pending.set(id, { resolve, reject });
+      entry.worker.postMessage({ id, input });
     });
 }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AiOutputBlockedError, AiUnavailableError } from '../../functions/ai/errors';
 import { anthropicProvider } from '../../functions/ai/providers/anthropicProvider';
 import { azureOpenAIProvider, openAICompatibleProvider } from '../../functions/ai/providers/openaiProvider';
-import { startAiServer, type AiServerOptions, type LocalAiServer } from '../../local/aiServer';
+import { startAiServer, type AiServerOptions, type LocalAiServer } from '../../local/servers/aiServer';
 import { aiTestClient, freshNote } from '../support/aiTestClient';
 
 const servers: LocalAiServer[] = [];
@@ -48,14 +48,15 @@ describe('AI client over real HTTP', () => {
     await Promise.all(
       Array.from({ length: 12 }, () => client.complete({ task: 'summary', variables: freshNote() })),
     );
+    expect(s.counters.ok).toBe(12);
     const limited = s.log.find((r) => r.status === 429);
     expect(limited?.finishedAt).toBeDefined();
     const sentAt = limited?.finishedAt ?? 0;
-    // Requests already on the wire when the 429 went out (at most the other in-flight slots) may still
-    // land just after it; once the client has read the 429, nothing leaves until the retry-after ends.
+    // Read on the server's own clock, with no bound on how fast the machine is: only requests already
+    // on the wire when the 429 went out (the other 3 slots) may arrive inside the 1 s retry-after,
+    // where a client that ignored it would send the rest of the 12 at once; the rest come after it.
     const gaps = s.log.filter((r) => r.arrivedAt > sentAt).map((r) => r.arrivedAt - sentAt);
-    expect(gaps.filter((gap) => gap < 50).length).toBeLessThanOrEqual(3);
-    expect(gaps.filter((gap) => gap >= 50 && gap < 950)).toEqual([]);
+    expect(gaps.filter((gap) => gap < 950).length).toBeLessThanOrEqual(3);
     expect(gaps.filter((gap) => gap >= 950).length).toBeGreaterThan(0);
   });
 
@@ -87,12 +88,13 @@ describe('AI client over real HTTP', () => {
 
   it('gives up on a hung request within the timeout when nothing else is left', async () => {
     const hanging = await server({ fault: () => 'hang' });
-    const { client } = aiTestClient([openai(hanging, 300)], { timeoutMs: 300, maxRetries: 0 });
-    const started = Date.now();
+    // The SDK's own timeout is set past the test's time limit, so only the client's 300 ms timeout can
+    // end the call: a client that ignored its timeout fails this test instead of passing late.
+    const { client } = aiTestClient([openai(hanging, 120_000)], { timeoutMs: 300, maxRetries: 0 });
     const error = await client.complete({ task: 'summary', variables: freshNote() }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AiUnavailableError);
     expect((error as AiUnavailableError).failures[0]?.kind).toBe('timeout');
-    expect(Date.now() - started).toBeLessThan(300 + 700);
+    expect(hanging.counters).toMatchObject({ requests: 1, hung: 1 });
   });
 
   it('does not retry a request the provider refuses (401), and says why', async () => {

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import JSZip from 'jszip';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDocxRenderer } from '../../functions/dossiers/docxRenderer';
 import { renderDossierDocx, type DossierDocxInput } from '../../functions/dossiers/dossierDocx';
 import { offlineDossier } from '../../functions/dossiers/offlineDossier';
 import type { Consultant, DossierLanguage, JobPosting, PairMatch } from '../../functions/dossiers/types';
@@ -125,5 +129,56 @@ describe('dossier DOCX', () => {
     expect(document).toContain('Un `code` et un _accent_ restent du texte.');
     // With no fit section to follow, the table closes the document.
     expect(document.indexOf('<w:tbl>')).toBeGreaterThan(document.indexOf('restent du texte'));
+  });
+});
+
+describe('DOCX worker pool', () => {
+  // The compiled worker (the test run builds dist/ first), behind a listener that kills the thread on
+  // a marked request: one throws an uncaught error, the other exits, as a worker bug would.
+  const THROW = 'crash: throw';
+  const EXIT = 'crash: exit';
+  let dir: string;
+  let script: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'docx-worker-'));
+    script = path.join(dir, 'crashingWorker.js');
+    const realWorker = path.resolve(__dirname, '../../dist/functions/dossiers/docxWorker.js');
+    writeFileSync(
+      script,
+      [
+        "const { parentPort } = require('node:worker_threads');",
+        'parentPort.on("message", ({ input }) => {',
+        `  if (input.markdown === ${JSON.stringify(THROW)}) throw new Error('render blew up');`,
+        `  if (input.markdown === ${JSON.stringify(EXIT)}) process.exit(7);`,
+        '});',
+        `require(${JSON.stringify(realWorker)});`,
+      ].join('\n'),
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('fails the renders a crashed worker held, saying why, and renders again on a replacement', async () => {
+    const render = createDocxRenderer({ workers: 1, script });
+    expect((await unzip(await render(docxInput('fr')))).document).toContain('Karim Benali');
+
+    const crashing = render(docxInput('fr', THROW));
+    const queuedBehind = render(docxInput('fr'));
+    await expect(crashing).rejects.toThrow('DOCX worker crashed: render blew up');
+    await expect(queuedBehind).rejects.toThrow('DOCX worker crashed: render blew up');
+
+    const { core } = await unzip(await render(docxInput('en')));
+    expect(core).toContain('<dc:title>Skills dossier — Karim Benali</dc:title>');
+  });
+
+  it('fails only the renders of the worker that exited; the other workers carry on', async () => {
+    const render = createDocxRenderer({ workers: 2, script });
+    // Dealt in turn: the first render goes to one worker, the second to the other.
+    const exiting = render(docxInput('fr', EXIT));
+    const elsewhere = render(docxInput('fr'));
+    await expect(exiting).rejects.toThrow('DOCX worker stopped unexpectedly (exit code 7)');
+    expect((await unzip(await elsewhere)).document).toContain('Karim Benali');
+
+    const later = await Promise.all([render(docxInput('fr')), render(docxInput('en'))]);
+    for (const docx of later) expect((await unzip(docx)).document).toContain('Karim Benali');
   });
 });

@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
-    globalSetup: ['tests/support/azuriteSetup.ts'],
+    // In order: compile the app the tests load from dist/, then start the shared Azurite.
+    globalSetup: ['tests/support/buildSetup.ts', 'tests/support/azuriteSetup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
