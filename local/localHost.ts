@@ -249,6 +249,11 @@ export class LocalHost {
   }
 
   /** Stops the background triggers, lets the invocations in progress end, then the durable engine. */
+  /** Resolves when the invocations the admin endpoint started have ended. */
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.detached);
+  }
+
   async stop(): Promise<void> {
     if (this.background) {
       this.background = false;

@@ -1,5 +1,5 @@
 import { registerDossiers } from '../triggers/dossiers';
-import { registerHealth } from '../triggers/health';
+import { registerOps } from '../triggers/ops';
 import { registerHooks } from './hooks';
 import type { AppRoot } from './root';
 
@@ -7,5 +7,5 @@ import type { AppRoot } from './root';
 export function registerApp(root: AppRoot): void {
   registerHooks(root);
   registerDossiers(root);
-  registerHealth(root);
+  registerOps(root);
 }

@@ -1,4 +1,6 @@
+import { BlobResponseCache } from '../ai/cache';
 import type { AiSettings } from '../ai/settings';
+import { CONTAINERS } from '../platform/storageNames';
 import type { Redactor } from '../platform/redact';
 import type { StorageClients } from '../platform/storage';
 import { aiProbes } from './aiProbes';
@@ -18,7 +20,7 @@ export interface OpsDependencies {
   clock?: () => Date;
 }
 
-/** Health today; maintenance, smoke tests and document batches join it with the ops console. */
+/** Health and maintenance; smoke tests and document batches join them with the ops console. */
 export function createOps(deps: OpsDependencies) {
   return {
     /** Probes storage (required) and the AI providers (optional), each within the time limit. */
@@ -29,6 +31,14 @@ export function createOps(deps: OpsDependencies) {
         redact: deps.redact,
         ...(deps.clock ? { now: deps.clock } : {}),
       }),
+
+    /** Deletes expired AI answers from the response cache; returns how many. */
+    purgeAiCache: (): Promise<number> => {
+      const now = deps.clock ?? (() => new Date());
+      return new BlobResponseCache(deps.storage.blobs.getContainerClient(CONTAINERS.aiCache), () =>
+        now().getTime(),
+      ).purgeExpired();
+    },
   };
 }
 

@@ -48,10 +48,16 @@ export async function readJsonBlob<T>(
   return parsed.data;
 }
 
-export async function writeJsonBlob(container: ContainerClient, name: string, value: unknown): Promise<void> {
+export async function writeJsonBlob(
+  container: ContainerClient,
+  name: string,
+  value: unknown,
+  metadata?: Record<string, string>,
+): Promise<void> {
   await ensureContainer(container);
   const body = JSON.stringify(value);
   await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
     blobHTTPHeaders: { blobContentType: 'application/json' },
+    ...(metadata ? { metadata } : {}),
   });
 }

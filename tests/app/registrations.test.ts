@@ -83,6 +83,10 @@ const EXPECTED = [
       httpOut,
     ],
   },
+  {
+    name: 'aiCachePurge',
+    bindings: [{ type: 'timerTrigger', direction: 'in', schedule: '0 30 3 * * *' }],
+  },
 ];
 
 let host: LocalHost;
