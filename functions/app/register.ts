@@ -1,4 +1,6 @@
 import { registerDossiers } from '../triggers/dossiers';
+import { registerEmail } from '../triggers/email';
+import { registerMailbox } from '../triggers/mailbox';
 import { registerOps } from '../triggers/ops';
 import { registerHooks } from './hooks';
 import type { AppRoot } from './root';
@@ -7,5 +9,7 @@ import type { AppRoot } from './root';
 export function registerApp(root: AppRoot): void {
   registerHooks(root);
   registerDossiers(root);
+  registerEmail(root);
+  registerMailbox(root);
   registerOps(root);
 }

@@ -1,5 +1,7 @@
 import type { AiClient } from '../ai/aiClient';
 import { createDossiers, type Dossiers } from '../dossiers';
+import { createEmail, type Email } from '../email';
+import { createMailbox, type Mailbox } from '../mailbox';
 import { createOps, type Ops } from '../ops';
 import { appCredential } from '../platform/identity';
 import { createRedactor, type Redactor } from '../platform/redact';
@@ -15,6 +17,8 @@ export interface AppRoot {
   readonly storage: StorageClients;
   readonly ai: AiClient;
   readonly dossiers: Dossiers;
+  readonly email: Email;
+  readonly mailbox: Mailbox;
   readonly ops: Ops;
 }
 
@@ -39,14 +43,31 @@ export function createAppRoot(env: NodeJS.ProcessEnv, clock: () => Date = () => 
   const dossiers = lazy(() =>
     createDossiers({ settings: settings.dossiers, ai: ai(), storage: storage(), clock }),
   );
+  const email = lazy(() => createEmail({ settings: settings.email, storage: storage(), clock, credential }));
+  const mailbox = lazy(() =>
+    createMailbox({
+      settings: settings.mailbox,
+      storage: storage(),
+      ai: ai(),
+      email,
+      credential,
+      clock,
+    }),
+  );
   const ops = lazy(() =>
     createOps({
       settings: settings.health,
       ai: settings.ai,
+      email: settings.email,
       storage: storage(),
       redact,
       version: APP_VERSION,
       clock,
+      // Optional: without its mailbox the app still serves everything else.
+      capabilityProbes: () =>
+        settings.mailbox.enabled
+          ? [{ name: 'mailbox:imap', required: false, check: () => mailbox().checkImap() }]
+          : [],
     }),
   );
   return {
@@ -60,6 +81,12 @@ export function createAppRoot(env: NodeJS.ProcessEnv, clock: () => Date = () => 
     },
     get dossiers() {
       return dossiers();
+    },
+    get email() {
+      return email();
+    },
+    get mailbox() {
+      return mailbox();
     },
     get ops() {
       return ops();

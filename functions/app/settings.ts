@@ -1,5 +1,7 @@
 import { aiSettings } from '../ai/settings';
 import { dossierSettings } from '../dossiers/settings';
+import { emailSettings } from '../email/settings';
+import { mailboxSettings } from '../mailbox/settings';
 import { healthSettings } from '../ops/settings';
 import { hostSettings } from '../platform/hostSettings';
 import { loadFragments, settingEntries, type LoadedSettings } from '../platform/settings';
@@ -10,6 +12,8 @@ export const APP_SETTINGS = {
   health: healthSettings,
   ai: aiSettings,
   dossiers: dossierSettings,
+  email: emailSettings,
+  mailbox: mailboxSettings,
 };
 
 export type AppSettings = LoadedSettings<typeof APP_SETTINGS>;

@@ -13,6 +13,15 @@ export const CONTAINERS = {
   dossiers: 'dossiers',
   /** A run's plan and per-pair outcomes, and each batch's latest run. */
   dossiersWork: 'dossiers-work',
+  /** Each polled mail's raw MIME (size-capped), `{id}.eml`: the queue function reads it, not IMAP. */
+  mailboxRaw: 'mailbox-raw',
+  /** The school's knowledge base: Markdown documents whose front matter names the categories they serve. */
+  mailboxKnowledge: 'mailbox-knowledge',
+} as const;
+
+export const QUEUES = {
+  /** One message per new mail (its ledger id); a queue-triggered function answers it. */
+  mailboxIncoming: 'mailbox-incoming',
 } as const;
 
 export const TABLES = {
@@ -20,4 +29,10 @@ export const TABLES = {
   aiCalls: 'aicalls',
   /** AI usage totals per model and per task, one row per writer. */
   aiTotals: 'aitotals',
+  /** Every outbound email: its idempotency key, recipient, provider operation and delivery status. */
+  emailSends: 'emailsends',
+  /** Recipients not to mail again until a date (bounced, suppressed). */
+  emailSuppressions: 'emailsuppressions',
+  /** The mailbox ledger, one row per mail by Message-ID, and the IMAP checkpoint. */
+  mailboxLedger: 'mailboxledger',
 } as const;

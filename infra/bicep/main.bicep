@@ -1,9 +1,11 @@
 // The automation suite in one resource group: a Flex Consumption function app (Node.js 22) running as a
 // user-assigned managed identity, its host storage (no shared keys), workspace-based Application Insights
 // (Entra ID authentication only), Azure OpenAI (Entra ID authentication only, one gpt-4o-mini deployment) and a
-// Key Vault (RBAC) for optional third-party AI keys, which operators add themselves (see modules/keyVault.bicep),
-// and Event Grid delivery of the dossiers-inbox blob events to the app (see modules/blobEvents.bicep: deploy once
-// with deployEventSubscription = false, deploy the code, then deploy again with deployEventSubscription = true).
+// Key Vault (RBAC) for optional third-party AI keys and the mailbox password, which operators add themselves (see modules/keyVault.bicep),
+// Azure Communication Services Email with an Azure-managed domain (see modules/email.bicep), and Event Grid delivery
+// of the dossiers-inbox blob events and of the email delivery reports to the app (see modules/blobEvents.bicep and
+// modules/emailEvents.bicep: deploy once with deployEventSubscription = false, deploy the code, then deploy again
+// with deployEventSubscription = true).
 //
 //   az deployment group create -g <resource-group> -f infra/bicep/main.bicep -p infra/bicep/main.bicepparam
 
@@ -116,9 +118,75 @@ param dossiersConcurrency int = 16
 @maxValue(100)
 param dossiersMaxUploadMb int = 20
 
-// The Event Grid subscription needs the app's blobs_extension system key, which exists only once the app code has
-// been deployed and has started with the blob extension loaded (see modules/blobEvents.bicep).
-@description('Create the Event Grid subscription that runs the dossiersInbox blob trigger when a file lands in dossiers-inbox. Keep false on the first deployment; after the first code deployment, deploy again with true, and keep it true.')
+@description('Where the email services keep their data at rest (dataLocation of the Email and Communication Services resources).')
+param emailDataLocation string = 'Europe'
+
+@description('Days a recipient whose mail bounced or was suppressed is not mailed again (EMAIL_SUPPRESS_DAYS); 0 never suppresses.')
+@minValue(0)
+@maxValue(3650)
+param emailSuppressDays int = 30
+
+@description('IMAP server of the school mailbox (MAILBOX_IMAP_HOST), e.g. outlook.office365.com. Empty: the mailbox responder is off.')
+param mailboxImapHost string = ''
+
+@description('IMAP port (MAILBOX_IMAP_PORT).')
+@minValue(1)
+@maxValue(65535)
+param mailboxImapPort int = 993
+
+@description('Implicit TLS for IMAP (MAILBOX_IMAP_TLS); false: STARTTLS.')
+param mailboxImapTls bool = true
+
+@description('IMAP user name (MAILBOX_USER), often the mailbox address. Empty: not set.')
+param mailboxUser string = ''
+
+@description('How the app signs in to the mailbox (MAILBOX_AUTH): password (MAILBOX_PASSWORD), or entra (XOAUTH2 with a token of the app identity, for Microsoft 365: give the identity access to the mailbox in Exchange Online first).')
+@allowed([
+  'password'
+  'entra'
+])
+param mailboxAuth string = 'password'
+
+@description('Name of the Key Vault secret holding the mailbox password (MAILBOX_PASSWORD). Put the secret in the vault first. Empty: no password.')
+param mailboxPasswordSecretName string = ''
+
+@description('The mailbox\'s own address (MAILBOX_ADDRESS): replies come from it. Empty: not set.')
+param mailboxAddress string = ''
+
+@description('The folder polled (MAILBOX_FOLDER).')
+param mailboxFolder string = 'INBOX'
+
+@description('NCRONTAB schedule of the mailboxPoll timer (MAILBOX_POLL_SCHEDULE), six fields, UTC.')
+param mailboxPollSchedule string = '0 */2 * * * *'
+
+@description('send: answers go out; draft: every answer waits for a person (MAILBOX_REPLY_MODE).')
+@allowed([
+  'send'
+  'draft'
+])
+param mailboxReplyMode string = 'send'
+
+@description('Classification confidence, 0 to 1, under which the answer becomes a draft (MAILBOX_MIN_CONFIDENCE); a string, as Bicep has no decimals.')
+param mailboxMinConfidence string = '0.7'
+
+@description('Hours within which a sender already answered in the same thread is not answered again (MAILBOX_SENDER_COOLDOWN_HOURS).')
+@minValue(0)
+@maxValue(8760)
+param mailboxSenderCooldownHours int = 24
+
+@description('Replies sent per hour past which answers become drafts (MAILBOX_MAX_REPLIES_PER_HOUR).')
+@minValue(1)
+@maxValue(100000)
+param mailboxMaxRepliesPerHour int = 100
+
+@description('Largest mail fetched and answered, in bytes (MAILBOX_MAX_MESSAGE_BYTES); a larger one is recorded and left for a person.')
+@minValue(1024)
+@maxValue(52428800)
+param mailboxMaxMessageBytes int = 1048576
+
+// The Event Grid subscriptions need the app's blobs_extension and eventgrid_extension system keys, which exist only
+// once the app code has been deployed and has started (see modules/blobEvents.bicep and modules/emailEvents.bicep).
+@description('Create the Event Grid subscriptions that run the dossiersInbox blob trigger when a file lands in dossiers-inbox and the emailDeliveryReport function for each email delivery report. Keep false on the first deployment; after the first code deployment, deploy again with true, and keep it true.')
 param deployEventSubscription bool = false
 
 @description('Turn on Key Vault purge protection (irreversible; a deleted vault keeps its name for the retention period).')
@@ -187,7 +255,18 @@ module keyVault 'modules/keyVault.bicep' = {
   }
 }
 
-// Takes the storage, monitoring, ai and keyVault outputs, so it deploys after their role assignments exist.
+module email 'modules/email.bicep' = {
+  name: 'email'
+  params: {
+    emailServiceName: 'ecs-${appName}-${suffix}'
+    communicationServiceName: 'acs-${appName}-${suffix}'
+    dataLocation: emailDataLocation
+    tags: tags
+    principalId: identity.outputs.principalId
+  }
+}
+
+// Takes the storage, monitoring, ai, keyVault and email outputs, so it deploys after their role assignments exist.
 module functionApp 'modules/functionApp.bicep' = {
   name: 'functionApp'
   params: {
@@ -228,6 +307,23 @@ module functionApp 'modules/functionApp.bicep' = {
     dossiersRegenerateUngrounded: dossiersRegenerateUngrounded
     dossiersConcurrency: dossiersConcurrency
     dossiersMaxUploadMb: dossiersMaxUploadMb
+    acsEmailEndpoint: email.outputs.endpoint
+    emailSender: email.outputs.senderAddress
+    emailSuppressDays: emailSuppressDays
+    mailboxImapHost: mailboxImapHost
+    mailboxImapPort: mailboxImapPort
+    mailboxImapTls: mailboxImapTls
+    mailboxUser: mailboxUser
+    mailboxAuth: mailboxAuth
+    mailboxPasswordSecretName: mailboxPasswordSecretName
+    mailboxAddress: mailboxAddress
+    mailboxFolder: mailboxFolder
+    mailboxPollSchedule: mailboxPollSchedule
+    mailboxReplyMode: mailboxReplyMode
+    mailboxMinConfidence: mailboxMinConfidence
+    mailboxSenderCooldownHours: mailboxSenderCooldownHours
+    mailboxMaxRepliesPerHour: mailboxMaxRepliesPerHour
+    mailboxMaxMessageBytes: mailboxMaxMessageBytes
   }
 }
 
@@ -240,6 +336,19 @@ module blobEvents 'modules/blobEvents.bicep' = {
     location: location
     tags: tags
     storageAccountName: storage.outputs.name
+    functionAppName: functionApp.outputs.name
+    deployEventSubscription: deployEventSubscription
+  }
+}
+
+// Event Grid system topic of the Communication Services resource, and (deployEventSubscription) the subscription that
+// delivers its email delivery reports to the emailDeliveryReport function. Deploys after the function app.
+module emailEvents 'modules/emailEvents.bicep' = {
+  name: 'emailEvents'
+  params: {
+    systemTopicName: 'evgt-acs-${appName}-${suffix}'
+    tags: tags
+    communicationServiceName: email.outputs.communicationServiceName
     functionAppName: functionApp.outputs.name
     deployEventSubscription: deployEventSubscription
   }
@@ -262,6 +371,9 @@ output eventGridSystemTopicName string = blobEvents.outputs.systemTopicName
 
 @description('Whether the dossiers-inbox event subscription is deployed; false until a deployment with deployEventSubscription = true.')
 output eventSubscriptionDeployed bool = blobEvents.outputs.eventSubscriptionDeployed
+
+@description('The address outbound email is sent from (EMAIL_SENDER).')
+output emailSender string = email.outputs.senderAddress
 
 @description('Azure OpenAI endpoint the app calls.')
 output azureOpenAiEndpoint string = ai.outputs.endpoint

@@ -32,7 +32,27 @@ param dossiersLanguage = 'fr'
 param dossiersRegenerateUngrounded = false
 param dossiersConcurrency = 16
 param dossiersMaxUploadMb = 20
-// Event Grid delivery to the dossiersInbox blob trigger. Keep false on the first deployment: the subscription needs
-// the app's blobs_extension key, which exists only after the first code deployment. Then set true, deploy again,
-// and keep it true.
+// Outbound email (ACS Email, Azure-managed domain): data at rest in Europe; a bounced recipient rests 30 days.
+param emailDataLocation = 'Europe'
+param emailSuppressDays = 30
+// Mailbox responder: off while mailboxImapHost is empty. For Microsoft 365: mailboxImapHost =
+// 'outlook.office365.com', mailboxAuth = 'entra' (give the app identity access to the mailbox in Exchange Online).
+// With mailboxAuth = 'password', put the password in the vault and name its secret in mailboxPasswordSecretName.
+param mailboxImapHost = ''
+param mailboxImapPort = 993
+param mailboxImapTls = true
+param mailboxUser = ''
+param mailboxAuth = 'password'
+param mailboxPasswordSecretName = ''
+param mailboxAddress = ''
+param mailboxFolder = 'INBOX'
+param mailboxPollSchedule = '0 */2 * * * *'
+param mailboxReplyMode = 'send'
+param mailboxMinConfidence = '0.7'
+param mailboxSenderCooldownHours = 24
+param mailboxMaxRepliesPerHour = 100
+param mailboxMaxMessageBytes = 1048576
+// Event Grid delivery to the dossiersInbox blob trigger and the emailDeliveryReport function. Keep false on the first
+// deployment: the subscriptions need the app's blobs_extension and eventgrid_extension keys, which exist only after the
+// first code deployment. Then set true, deploy again, and keep it true.
 param deployEventSubscription = false

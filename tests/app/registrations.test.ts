@@ -14,6 +14,13 @@ const orchestration = (name: string) => ({
 });
 const durableClient = { type: 'durableClient', direction: 'in' };
 const httpOut = { type: 'http', direction: 'out', binding: '$return' };
+const functionRoute = (name: string, route: string, method: string) => ({
+  name,
+  bindings: [
+    { type: 'httpTrigger', direction: 'in', route, methods: [method], authLevel: 'function' },
+    httpOut,
+  ],
+});
 
 const EXPECTED = [
   orchestration('dossierBatch'),
@@ -63,6 +70,28 @@ const EXPECTED = [
       httpOut,
     ],
   },
+  { name: 'emailDeliveryReport', bindings: [{ type: 'eventGridTrigger', direction: 'in' }] },
+  {
+    name: 'mailboxPoll',
+    bindings: [{ type: 'timerTrigger', direction: 'in', schedule: '0 */2 * * * *' }],
+  },
+  {
+    name: 'mailboxProcess',
+    bindings: [
+      {
+        type: 'queueTrigger',
+        direction: 'in',
+        queueName: 'mailbox-incoming',
+        connection: 'AzureWebJobsStorage',
+      },
+    ],
+  },
+  functionRoute('mailboxMessages', 'mailbox/messages', 'GET'),
+  functionRoute('mailboxMessage', 'mailbox/messages/{id}', 'GET'),
+  functionRoute('mailboxApprove', 'mailbox/messages/{id}/approve', 'POST'),
+  functionRoute('mailboxReject', 'mailbox/messages/{id}/reject', 'POST'),
+  functionRoute('mailboxPollNow', 'mailbox/poll', 'POST'),
+  functionRoute('mailboxStats', 'mailbox/stats', 'GET'),
   {
     name: 'healthLiveness',
     bindings: [

@@ -144,6 +144,76 @@ param dossiersConcurrency int = 16
 @maxValue(100)
 param dossiersMaxUploadMb int = 20
 
+// Outbound email through Azure Communication Services, with the app's identity.
+@description('Endpoint of the Communication Services resource (ACS_EMAIL_ENDPOINT).')
+param acsEmailEndpoint string
+
+@description('The From address of outbound email (EMAIL_SENDER), of a domain linked to the Communication Services resource.')
+param emailSender string
+
+@description('Days a recipient whose mail bounced or was suppressed is not mailed again (EMAIL_SUPPRESS_DAYS).')
+@minValue(0)
+@maxValue(3650)
+param emailSuppressDays int = 30
+
+@description('IMAP server of the school mailbox (MAILBOX_IMAP_HOST), e.g. outlook.office365.com. Empty: the mailbox responder is off.')
+param mailboxImapHost string = ''
+
+@description('IMAP port (MAILBOX_IMAP_PORT).')
+@minValue(1)
+@maxValue(65535)
+param mailboxImapPort int = 993
+
+@description('Implicit TLS for IMAP (MAILBOX_IMAP_TLS); false: STARTTLS.')
+param mailboxImapTls bool = true
+
+@description('IMAP user name (MAILBOX_USER), often the mailbox address. Empty: not set.')
+param mailboxUser string = ''
+
+@description('How the app signs in to the mailbox (MAILBOX_AUTH): password (MAILBOX_PASSWORD), or entra (XOAUTH2 with a token of the app identity, for Microsoft 365: give the identity access to the mailbox in Exchange Online first).')
+@allowed([
+  'password'
+  'entra'
+])
+param mailboxAuth string = 'password'
+
+@description('Name of the Key Vault secret holding the mailbox password (MAILBOX_PASSWORD). Put the secret in the vault first. Empty: no password.')
+param mailboxPasswordSecretName string = ''
+
+@description('The mailbox\'s own address (MAILBOX_ADDRESS): replies come from it. Empty: not set.')
+param mailboxAddress string = ''
+
+@description('The folder polled (MAILBOX_FOLDER).')
+param mailboxFolder string = 'INBOX'
+
+@description('NCRONTAB schedule of the mailboxPoll timer (MAILBOX_POLL_SCHEDULE), six fields, UTC.')
+param mailboxPollSchedule string = '0 */2 * * * *'
+
+@description('send: answers go out; draft: every answer waits for a person (MAILBOX_REPLY_MODE).')
+@allowed([
+  'send'
+  'draft'
+])
+param mailboxReplyMode string = 'send'
+
+@description('Classification confidence, 0 to 1, under which the answer becomes a draft (MAILBOX_MIN_CONFIDENCE); a string, as Bicep has no decimals.')
+param mailboxMinConfidence string = '0.7'
+
+@description('Hours within which a sender already answered in the same thread is not answered again (MAILBOX_SENDER_COOLDOWN_HOURS).')
+@minValue(0)
+@maxValue(8760)
+param mailboxSenderCooldownHours int = 24
+
+@description('Replies sent per hour past which answers become drafts (MAILBOX_MAX_REPLIES_PER_HOUR).')
+@minValue(1)
+@maxValue(100000)
+param mailboxMaxRepliesPerHour int = 100
+
+@description('Largest mail fetched and answered, in bytes (MAILBOX_MAX_MESSAGE_BYTES); a larger one is recorded and left for a person.')
+@minValue(1024)
+@maxValue(52428800)
+param mailboxMaxMessageBytes int = 1048576
+
 @description('Memory of each instance in MB.')
 @allowed([
   512
@@ -338,6 +408,105 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'DOSSIERS_MAX_UPLOAD_MB'
           value: string(dossiersMaxUploadMb)
+        }
+        // Outbound email: ACS with the managed identity (Communication and Email Service Owner on the resource). The
+        // connection string and the SMTP settings stay empty (not set): they are the alternatives for running elsewhere.
+        {
+          name: 'EMAIL_PROVIDER'
+          value: 'acs'
+        }
+        {
+          name: 'EMAIL_SENDER'
+          value: emailSender
+        }
+        {
+          name: 'ACS_EMAIL_ENDPOINT'
+          value: acsEmailEndpoint
+        }
+        {
+          name: 'ACS_EMAIL_CONNECTION_STRING'
+          value: ''
+        }
+        {
+          name: 'SMTP_HOST'
+          value: ''
+        }
+        {
+          name: 'SMTP_PORT'
+          value: ''
+        }
+        {
+          name: 'SMTP_SECURE'
+          value: ''
+        }
+        {
+          name: 'SMTP_USER'
+          value: ''
+        }
+        {
+          name: 'SMTP_PASSWORD'
+          value: ''
+        }
+        {
+          name: 'EMAIL_SUPPRESS_DAYS'
+          value: string(emailSuppressDays)
+        }
+        // Mailbox responder: off while MAILBOX_IMAP_HOST is empty.
+        {
+          name: 'MAILBOX_IMAP_HOST'
+          value: mailboxImapHost
+        }
+        {
+          name: 'MAILBOX_IMAP_PORT'
+          value: string(mailboxImapPort)
+        }
+        {
+          name: 'MAILBOX_IMAP_TLS'
+          value: mailboxImapTls ? 'true' : 'false'
+        }
+        {
+          name: 'MAILBOX_USER'
+          value: mailboxUser
+        }
+        {
+          name: 'MAILBOX_AUTH'
+          value: mailboxAuth
+        }
+        {
+          name: 'MAILBOX_PASSWORD'
+          value: empty(mailboxPasswordSecretName) ? '' : '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${mailboxPasswordSecretName})'
+        }
+        {
+          name: 'MAILBOX_ADDRESS'
+          value: mailboxAddress
+        }
+        {
+          name: 'MAILBOX_FOLDER'
+          value: mailboxFolder
+        }
+        {
+          name: 'MAILBOX_POLL_SCHEDULE'
+          value: mailboxPollSchedule
+        }
+        {
+          name: 'MAILBOX_REPLY_MODE'
+          value: mailboxReplyMode
+        }
+        {
+          name: 'MAILBOX_MIN_CONFIDENCE'
+          value: mailboxMinConfidence
+        }
+        {
+          name: 'MAILBOX_SENDER_COOLDOWN_HOURS'
+          value: string(mailboxSenderCooldownHours)
+        }
+        {
+          name: 'MAILBOX_MAX_REPLIES_PER_HOUR'
+          value: string(mailboxMaxRepliesPerHour)
+        }
+        {
+          name: 'MAILBOX_MAX_MESSAGE_BYTES'
+          value: string(mailboxMaxMessageBytes)
         }
         // Third-party keys: a Key Vault reference when a secret name is given, else empty (not set).
         {

@@ -69,6 +69,8 @@ var appContainerNames = [
   'dossiers-uploads'
   'dossiers'
   'dossiers-work'
+  'mailbox-raw'
+  'mailbox-knowledge'
 ]
 
 resource appContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
@@ -78,6 +80,40 @@ resource appContainers 'Microsoft.Storage/storageAccounts/blobServices/container
     properties: {
       publicAccess: 'None'
     }
+  }
+]
+
+// The app's queues and tables, named as in storageNames.ts (QUEUES, TABLES). The app creates them on first use too;
+// deployed here so the queue trigger listens from the first start.
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storageAccount
+  name: 'default'
+}
+
+resource appQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [
+  for queueName in [
+    'mailbox-incoming'
+  ]: {
+    parent: queueService
+    name: queueName
+  }
+]
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storageAccount
+  name: 'default'
+}
+
+resource appTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [
+  for tableName in [
+    'aicalls'
+    'aitotals'
+    'emailsends'
+    'emailsuppressions'
+    'mailboxledger'
+  ]: {
+    parent: tableService
+    name: tableName
   }
 ]
 

@@ -1,0 +1,16 @@
+import type { TableClient } from '@azure/data-tables';
+
+// One creation per table and process, however many stores share it; a failure is retried next time.
+const created = new Map<string, Promise<unknown>>();
+
+/** Creates the table on first use (the SDK treats an existing table as success). */
+export function ensureTable(table: TableClient): Promise<unknown> {
+  const key = `${table.url}/${table.tableName}`;
+  let ready = created.get(key);
+  if (!ready) {
+    ready = table.createTable();
+    ready.catch(() => created.delete(key));
+    created.set(key, ready);
+  }
+  return ready;
+}
