@@ -1,12 +1,19 @@
 import type { TokenCredential } from '@azure/identity';
 import type { AiClient } from '../ai/aiClient';
-import type { Email } from '../email';
+import type { Email, OutgoingEmail } from '../email';
 import { ConflictError, InvalidInputError, NotFoundError } from '../platform/errors';
 import type { StorageClients } from '../platform/storage';
 import { CONTAINERS, QUEUES, TABLES } from '../platform/storageNames';
 import { imapConnector, type ImapSession } from './imap';
 import { KnowledgeBase } from './knowledge';
-import { MailboxLedger, MAIL_CATEGORIES, MAIL_STATUSES, type LedgerEntry, type MailStatus } from './ledger';
+import {
+  MailboxLedger,
+  MAIL_CATEGORIES,
+  MAIL_STATUSES,
+  type LedgerEntry,
+  type MailboxCheckpoint,
+  type MailStatus,
+} from './ledger';
 import { MAILBOX_OFFLINE_GENERATORS } from './offline';
 import { pollMailbox, type PollResult } from './poll';
 import { processMail, sendReply } from './process';
@@ -19,15 +26,20 @@ export interface MailboxDependencies {
   settings: MailboxSettings;
   storage: StorageClients;
   ai: AiClient;
-  /** Outbound email, built on first use; undefined when no provider is configured. */
-  email: () => Email | undefined;
+  /** Outbound email, built on first use. */
+  email: () => MailSender;
   credential?: () => TokenCredential;
   clock?: () => Date;
   /** Where the poll and processing report what they did (the trigger's context log). */
   log?: (message: string) => void;
   /** Replaces the IMAP connection (the CLI's dry run reads the real mailbox through a read-only one). */
   connect?: () => Promise<ImapSession>;
+  /** Replaces the storage names (the CLI's dry run keeps its ledger apart from the real one). */
+  names?: { ledgerTable: string; rawContainer: string; queue: string };
 }
+
+/** What the mailbox needs of outbound email. */
+export type MailSender = Pick<Email, 'provider' | 'send'>;
 
 /** What the routes show of a mail. */
 export interface MailView {
@@ -64,10 +76,15 @@ export function createMailbox(deps: MailboxDependencies) {
   const clock = deps.clock ?? (() => new Date());
   const log = deps.log ?? (() => undefined);
   const { settings, storage } = deps;
-  const ledger = new MailboxLedger(storage.table(TABLES.mailboxLedger), clock);
-  const raw = storage.blobs.getContainerClient(CONTAINERS.mailboxRaw);
+  const names = deps.names ?? {
+    ledgerTable: TABLES.mailboxLedger,
+    rawContainer: CONTAINERS.mailboxRaw,
+    queue: QUEUES.mailboxIncoming,
+  };
+  const ledger = new MailboxLedger(storage.table(names.ledgerTable), clock);
+  const raw = storage.blobs.getContainerClient(names.rawContainer);
   const knowledge = new KnowledgeBase(storage.blobs.getContainerClient(CONTAINERS.mailboxKnowledge), clock);
-  const queue = storage.queues.getQueueClient(QUEUES.mailboxIncoming);
+  const queue = storage.queues.getQueueClient(names.queue);
   let queueReady: Promise<unknown> | undefined;
   const enqueue = async (ids: string[]) => {
     queueReady ??= queue.createIfNotExists();
@@ -86,10 +103,7 @@ export function createMailbox(deps: MailboxDependencies) {
       raw,
       knowledge,
       ai: deps.ai,
-      send:
-        email && email.provider !== 'none'
-          ? (message: Parameters<Email['send']>[0]) => email.send(message)
-          : undefined,
+      send: email.provider !== 'none' ? (message: OutgoingEmail) => email.send(message) : undefined,
       clock,
     };
   };
@@ -189,6 +203,20 @@ export function createMailbox(deps: MailboxDependencies) {
         byCategory: count((e) => e.category ?? 'unclassified'),
         medianSecondsToAnswer: median(delays),
       };
+    },
+
+    /** The ledger's checkpoint of the polled folder (the CLI's dry run starts from it). */
+    checkpoint: () => ledger.getCheckpoint(settings.folder),
+    /** Sets the checkpoint (the CLI's dry run, on its own ledger). */
+    setCheckpoint: (checkpoint: MailboxCheckpoint) => ledger.setCheckpoint(settings.folder, checkpoint),
+    /** IMAP STATUS of the polled folder. */
+    folderStatus: async () => {
+      const session = await connect();
+      try {
+        return await session.status(settings.folder);
+      } finally {
+        await session.close();
+      }
     },
 
     /** Reachability of the mailbox for /api/health/details: signs in and out. */
