@@ -3,16 +3,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AI_PROVIDERS } from '../functions/ai/settings';
 import { createStandaloneDossiers } from '../functions/app/standalone';
-import { DomainError } from '../functions/platform/errors';
-import { SettingsError } from '../functions/platform/settings';
+import { runCommand, UsageError } from './command';
 
 const USAGE = `Usage: npm run dossiers -- --consultants <csv> --jobs <csv> --out <dir>
   [--provider offline|azure-openai|openai|anthropic] [--top K] [--min-score S]
   [--concurrency N] [--lang fr|en] [--regenerate-ungrounded]
 Provider settings come from the environment (AI_PROVIDER, AZURE_OPENAI_ENDPOINT, OPENAI_BASE_URL, ...).
 Exit code: 0 every selected pair generated or skipped, 2 some failed, 1 unusable input.`;
-
-class UsageError extends Error {}
 
 function integer(value: string | undefined, flag: string, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -109,15 +106,4 @@ function progressBar() {
   };
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const known =
-      error instanceof UsageError || error instanceof DomainError || error instanceof SettingsError;
-    const message = known || error instanceof Error ? error.message : String(error);
-    process.stderr.write(`${message}\n${error instanceof UsageError ? `${USAGE}\n` : ''}`);
-    process.exitCode = 1;
-  },
-);
+runCommand(main, USAGE);

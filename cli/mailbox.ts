@@ -6,11 +6,10 @@ import { createMailbox, type Mailbox, type MailSender } from '../functions/mailb
 import type { ImapSession } from '../functions/mailbox/imap';
 import { imapConnector } from '../functions/mailbox/imap';
 import { uploadKnowledgeFolder } from '../functions/mailbox/knowledge';
-import { DomainError } from '../functions/platform/errors';
-import { SettingsError } from '../functions/platform/settings';
 import { CONTAINERS, QUEUES } from '../functions/platform/storageNames';
 import type { StorageClients } from '../functions/platform/storage';
 import { localSettings } from './localEnvironment';
+import { runCommand, UsageError } from './command';
 
 const USAGE = `Usage: npm run mailbox -- --once [--dry-run [--last N]]
        npm run mailbox -- --upload-knowledge <folder>
@@ -21,8 +20,6 @@ const USAGE = `Usage: npm run mailbox -- --once [--dry-run [--last N]]
   --upload-knowledge <folder>  uploads the folder's Markdown documents to the mailbox-knowledge container
 Settings: local.settings.json (else the sample), overridden by the environment, as npm run serve.
 The last stdout line is a JSON summary {polled, replied, drafted, skipped, failed}.`;
-
-class UsageError extends Error {}
 
 const err = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -206,16 +203,4 @@ const indent = (text: string) =>
     .map((line) => `    ${line}`)
     .join('\n');
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const known =
-      error instanceof UsageError || error instanceof DomainError || error instanceof SettingsError;
-    err(
-      `${error instanceof Error ? error.message : String(error)}${error instanceof UsageError ? `\n${USAGE}` : ''}`,
-    );
-    process.exitCode = known ? 1 : 1;
-  },
-);
+runCommand(main, USAGE);

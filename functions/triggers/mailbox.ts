@@ -63,38 +63,32 @@ export function registerMailbox(root: AppRoot): void {
     }),
   });
 
-  app.http('mailboxMessage', {
-    route: 'mailbox/messages/{id}',
-    methods: ['GET'],
-    authLevel: 'function',
-    handler: httpRoute(async (request: HttpRequest) =>
-      jsonResponse(200, await mailbox().getMessage(request.params.id ?? '')),
-    ),
+  // The routes on one mail: its id from the route, the use case's view as the answer.
+  const onMail = (
+    name: string,
+    suffix: string,
+    method: 'GET' | 'POST',
+    run: (id: string, request: HttpRequest) => Promise<unknown>,
+  ) =>
+    app.http(name, {
+      route: `mailbox/messages/{id}${suffix}`,
+      methods: [method],
+      authLevel: 'function',
+      handler: httpRoute(async (request: HttpRequest) =>
+        jsonResponse(200, await run(request.params.id ?? '', request)),
+      ),
+    });
+  onMail('mailboxMessage', '', 'GET', (id) => mailbox().getMessage(id));
+  onMail('mailboxApprove', '/approve', 'POST', async (id, request) => {
+    const body = await readBodyBytes(request, MAX_APPROVE_BYTES);
+    const parsed = approveBody.safeParse(body.length ? parseJson(body) : {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new InvalidInputError(issue?.path.join('.') || 'body', issue?.message ?? 'is invalid');
+    }
+    return mailbox().approve(id, parsed.data.text);
   });
-
-  app.http('mailboxApprove', {
-    route: 'mailbox/messages/{id}/approve',
-    methods: ['POST'],
-    authLevel: 'function',
-    handler: httpRoute(async (request: HttpRequest) => {
-      const body = await readBodyBytes(request, MAX_APPROVE_BYTES);
-      const parsed = approveBody.safeParse(body.length ? parseJson(body) : {});
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new InvalidInputError(issue?.path.join('.') || 'body', issue?.message ?? 'is invalid');
-      }
-      return jsonResponse(200, await mailbox().approve(request.params.id ?? '', parsed.data.text));
-    }),
-  });
-
-  app.http('mailboxReject', {
-    route: 'mailbox/messages/{id}/reject',
-    methods: ['POST'],
-    authLevel: 'function',
-    handler: httpRoute(async (request: HttpRequest) =>
-      jsonResponse(200, await mailbox().reject(request.params.id ?? '')),
-    ),
-  });
+  onMail('mailboxReject', '/reject', 'POST', (id) => mailbox().reject(id));
 
   app.http('mailboxPollNow', {
     route: 'mailbox/poll',
