@@ -3,7 +3,7 @@ import { createAppRoot, type AppRoot } from '../../functions/app/root';
 import type { OutgoingEmail } from '../../functions/email';
 import { createMailbox } from '../../functions/mailbox';
 import { QUEUES } from '../../functions/platform/storageNames';
-import { startAiServer } from '../../local/servers/aiServer';
+import { startAiServer, type LocalAiServer } from '../../local/servers/aiServer';
 import { startMailboxWorld, SCHOOL, type MailboxWorld } from '../support/mailboxWorld';
 
 let world: MailboxWorld;
@@ -183,5 +183,91 @@ describe('the mailbox responder, capability level (Dovecot, SMTP sink, Azurite, 
     } finally {
       await ai.close();
     }
+  });
+});
+
+describe('answers held for a person, and mail not answered again', () => {
+  const model = {
+    confidence: 0.9,
+    answer: 'Bonjour,\n\nMerci pour votre message ; notre accueil vous répond volontiers.',
+  };
+  let ai: LocalAiServer;
+  beforeAll(async () => {
+    ai = await startAiServer({
+      reply: (body) =>
+        JSON.stringify(body.messages ?? []).includes('You sort the mail')
+          ? JSON.stringify({
+              category: 'horaires',
+              confidence: model.confidence,
+              language: 'fr',
+              summary: 'Horaires.',
+            })
+          : model.answer,
+    });
+  });
+  afterAll(() => ai?.close());
+
+  const rootWith = (overrides: Record<string, string> = {}) =>
+    createAppRoot(
+      world.settings({
+        AI_PROVIDER: 'openai',
+        OPENAI_BASE_URL: `${ai.url}/v1`,
+        AI_CACHE_TTL_HOURS: '0',
+        ...overrides,
+      }),
+    );
+  let n = 0;
+  /** A new request from `from`, polled and processed now; returns its outcome. */
+  async function ask(root: AppRoot, from: string, subject: string) {
+    n++;
+    const raw = [
+      `From: ${from}`,
+      `To: ${SCHOOL.user}`,
+      `Subject: ${subject}`,
+      `Message-ID: <held-${n}@example.org>`,
+      '',
+      'Bonjour, quels sont vos horaires ?',
+      '',
+    ].join('\r\n');
+    await world.dovecot.append(SCHOOL.user, 'INBOX', raw);
+    await root.mailbox.pollMailbox();
+    const [id] = await drainQueue();
+    return root.mailbox.processMail(id ?? '', once);
+  }
+
+  it('holds an answer naming an hour the documents do not give (ungrounded), and one classified without confidence', async () => {
+    const root = rootWith();
+    const before = world.sink.messages.length;
+    model.answer = "Bonjour,\n\nL'accueil est ouvert de 9h45 à 16h10.";
+    expect(await ask(root, 'nina@example.org', 'Horaires')).toMatchObject({
+      status: 'drafted',
+      reason: 'ungrounded',
+    });
+    model.answer = 'Bonjour,\n\nMerci pour votre message ; notre accueil vous répond volontiers.';
+    model.confidence = 0.4;
+    expect(await ask(root, 'omar@example.org', 'Horaires')).toMatchObject({
+      status: 'drafted',
+      reason: 'low-confidence',
+    });
+    model.confidence = 0.9;
+    expect(world.sink.messages.length).toBe(before);
+  });
+
+  it('does not answer the same sender in the same thread again within the cooldown', async () => {
+    const root = rootWith();
+    expect(await ask(root, 'pia@example.org', 'Question horaires')).toMatchObject({ status: 'replied' });
+    expect(await ask(root, 'pia@example.org', 'RE: Question horaires')).toMatchObject({
+      status: 'skipped',
+      reason: 'cooldown',
+    });
+    expect(await ask(root, 'pia@example.org', 'Autre question')).toMatchObject({ status: 'replied' });
+  });
+
+  it('holds answers as drafts past the hourly cap', async () => {
+    const root = rootWith({ MAILBOX_MAX_REPLIES_PER_HOUR: '1' });
+    expect(await ask(root, 'quentin@example.org', 'Horaires')).toMatchObject({
+      status: 'drafted',
+      reason: 'hourly-cap',
+    });
   });
 });
