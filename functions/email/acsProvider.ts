@@ -2,8 +2,9 @@ import { EmailClient, type EmailMessage } from '@azure/communication-email';
 import { isRestError } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import { bracketed, type OutgoingEmail } from './message';
-import { errorText, type EmailProvider, type LookupOutcome, type SendOutcome } from './provider';
+import { type EmailProvider, type LookupOutcome, type SendOutcome } from './provider';
 import { acsEndpointOf, type AcsTarget } from './settings';
+import { errorSummary } from '../platform/errors';
 
 /** The REST API version of `@azure/communication-email` 1.1 (its default); lookups build URLs with it. */
 export const ACS_API_VERSION = '2025-09-01';
@@ -103,18 +104,18 @@ export function acsProvider(options: AcsProviderOptions): EmailProvider {
             : { kind: 'sent', providerMessageId: operationId };
         }
         if (isRestError(error) && error.statusCode !== undefined) {
-          return { kind: 'rejected', error: `ACS answered ${error.statusCode}: ${errorText(error)}` };
+          return { kind: 'rejected', error: `ACS answered ${error.statusCode}: ${errorSummary(error)}` };
         }
         if (!isRestError(error) && !(error instanceof Error && error.name === 'AbortError')) {
           // The HTTP client wraps every transport error in a RestError; anything else was raised by
           // a pipeline policy (authentication, serialization) before the request left.
-          return { kind: 'rejected', error: `ACS request not sent: ${errorText(error)}` };
+          return { kind: 'rejected', error: `ACS request not sent: ${errorSummary(error)}` };
         }
         const code = (error as { code?: unknown }).code;
         if (typeof code === 'string' && NOT_CONNECTED.has(code)) {
-          return { kind: 'rejected', error: `ACS unreachable: ${errorText(error)}` };
+          return { kind: 'rejected', error: `ACS unreachable: ${errorSummary(error)}` };
         }
-        return { kind: 'uncertain', error: `ACS did not answer the send: ${errorText(error)}` };
+        return { kind: 'uncertain', error: `ACS did not answer the send: ${errorSummary(error)}` };
       }
     },
 

@@ -8,10 +8,11 @@ import { TABLES } from '../platform/storageNames';
 import { acsProvider } from './acsProvider';
 import { readDeliveryReport, REPORTED_STATUS } from './deliveryReport';
 import { validateEmail, validateKey, type OutgoingEmail } from './message';
-import { errorText, type EmailProvider, type SendOutcome } from './provider';
+import { type EmailProvider, type SendOutcome } from './provider';
 import { SendStore, type SendRecord, type StoredRecord } from './sendStore';
 import type { EmailSettings } from './settings';
 import { smtpProvider } from './smtpProvider';
+import { errorSummary } from '../platform/errors';
 
 export { emailSettings, type EmailSettings } from './settings';
 export type { OutgoingEmail } from './message';
@@ -178,7 +179,7 @@ export function createEmail(deps: EmailDependencies) {
         found = await via.lookup(record.operationId);
       } catch (error) {
         throw new UnavailableError(
-          `Email ${record.key}: its earlier send (operation ${record.operationId}) could not be looked up: ${cleanError(errorText(error))}`,
+          `Email ${record.key}: its earlier send (operation ${record.operationId}) could not be looked up: ${cleanError(errorSummary(error))}`,
         );
       }
       switch (found.kind) {

@@ -23,11 +23,3 @@ export interface EmailProvider {
   lookup?(operationId: string): Promise<LookupOutcome>;
   close(): Promise<void>;
 }
-
-/** An error's message (and code), one line, for a record or a log. */
-export function errorText(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: unknown }).code;
-  const first = error.message.split('\n')[0] ?? '';
-  return typeof code === 'string' && !first.includes(code) ? `${code}: ${first}` : first;
-}

@@ -1,7 +1,8 @@
 import { createTransport } from 'nodemailer';
 import { bracketed } from './message';
-import { errorText, type EmailProvider, type SendOutcome } from './provider';
+import { type EmailProvider, type SendOutcome } from './provider';
 import type { SmtpTarget } from './settings';
+import { errorSummary } from '../platform/errors';
 
 export interface SmtpProviderOptions {
   target: SmtpTarget;
@@ -64,8 +65,8 @@ export function smtpProvider(options: SmtpProviderOptions): EmailProvider {
         return { kind: 'sent', providerMessageId: id };
       } catch (error) {
         return provablyNotSent(error)
-          ? { kind: 'rejected', error: `SMTP refused: ${errorText(error)}` }
-          : { kind: 'uncertain', error: `SMTP failed during the transaction: ${errorText(error)}` };
+          ? { kind: 'rejected', error: `SMTP refused: ${errorSummary(error)}` }
+          : { kind: 'uncertain', error: `SMTP failed during the transaction: ${errorSummary(error)}` };
       }
     },
 

@@ -1,3 +1,5 @@
+import { errorSummary } from '../platform/errors';
+
 /** One dependency the app relies on; `check` resolves when it answers and rejects when it does not. */
 export interface DependencyProbe {
   name: string;
@@ -67,7 +69,7 @@ async function runProbe(
     await Promise.race([probe.check(controller.signal), timeout]);
     return { ...base, status: 'ok', latencyMs: elapsed(started) };
   } catch (error) {
-    return { ...base, status: 'down', latencyMs: elapsed(started), error: redact(describe(error)) };
+    return { ...base, status: 'down', latencyMs: elapsed(started), error: redact(errorSummary(error)) };
   } finally {
     clearTimeout(timer);
   }
@@ -75,13 +77,4 @@ async function runProbe(
 
 function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 10) / 10;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    const first = error.message.split('\n')[0] ?? '';
-    return typeof code === 'string' && !first.includes(code) ? `${code}: ${first}` : first;
-  }
-  return String(error);
 }

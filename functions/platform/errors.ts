@@ -53,3 +53,11 @@ export class UnavailableError extends DomainError {
     super('unavailable', message);
   }
 }
+
+/** An error's first line, with its code (`ECONNREFUSED: …`) when the message lacks it: for a record or a log. */
+export function errorSummary(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  const first = error.message.split('\n')[0] ?? '';
+  return typeof code === 'string' && !first.includes(code) ? `${code}: ${first}` : first;
+}
