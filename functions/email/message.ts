@@ -68,9 +68,14 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,76}$/;
 const ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
 const MESSAGE_ID = new RegExp(`^${ATOM}(\\.${ATOM})*@${ATOM}(\\.${ATOM})*$`);
 
+const MAX_MESSAGE_ID = 250;
+
+/** Whether `id` is a Message-ID this capability sends as given (RFC 5322 msg-id, without `<>`). */
+export const isMessageId = (id: string): boolean => id.length <= MAX_MESSAGE_ID && MESSAGE_ID.test(id);
+
 const messageId = z
   .string()
-  .max(250, 'must be at most 250 characters')
+  .max(MAX_MESSAGE_ID, `must be at most ${MAX_MESSAGE_ID} characters`)
   .regex(MESSAGE_ID, 'must be a Message-ID like id@domain.example, without < >');
 
 const singleLine = (max: number) =>

@@ -13,6 +13,7 @@ import {
   type MailLanguage,
 } from './knowledge';
 import { normaliseAddress, singleLine, type ParsedMail } from './message';
+import { isMessageId } from '../email/message';
 
 /** The AI task that writes an answer; its prompt is `prompts/mailbox-reply.*`. */
 export const MAILBOX_REPLY_TASK = 'mailbox-reply';
@@ -154,12 +155,7 @@ export interface OurIdentity {
 export const MAX_REFERENCES = 20;
 const MAX_SUBJECT_CHARS = 250;
 
-// RFC 5322 msg-id without the brackets (dot-atom "@" dot-atom): ids in any other form are dropped
-// from the reply rather than copied into our headers.
-const ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
-const MESSAGE_ID = new RegExp(`^${ATOM}(?:\\.${ATOM})*@${ATOM}(?:\\.${ATOM})*$`);
 const emailAddress = z.email();
-const isMessageId = (id: string) => id.length <= 250 && MESSAGE_ID.test(id);
 
 /**
  * Who the answer goes to: one address only, never a copy to the other recipients. Ours is a service
