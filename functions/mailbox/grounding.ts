@@ -17,10 +17,7 @@ export interface Ungrounded {
  */
 export function findUngrounded(answer: string, sources: readonly string[]): Ungrounded[] {
   const known = new Set<string>();
-  // Line by line: a date without a year is read with the years its own line names.
-  for (const source of sources)
-    for (const line of source.split('\n'))
-      for (const fact of extractFacts(line, true)) fact.keys.forEach((key) => known.add(key));
+  for (const source of sources) for (const key of sourceKeys(source)) known.add(key);
   const seen = new Set<string>();
   const ungrounded: Ungrounded[] = [];
   for (const fact of extractFacts(answer, false).sort((a, b) => a.at - b.at)) {
@@ -31,6 +28,30 @@ export function findUngrounded(answer: string, sources: readonly string[]): Ungr
     ungrounded.push({ kind: fact.kind, text: fact.text });
   }
   return ungrounded;
+}
+
+// The same documents ground answer after answer: their facts are read once. Only texts of a document's
+// size are kept, so the cache stays small (at most 64 × 32K characters) whatever mail comes in.
+const SOURCE_CACHE_ENTRIES = 64;
+const SOURCE_CACHE_MAX_CHARS = 32_000;
+const sourceCache = new Map<string, readonly string[]>();
+
+/** The normalised facts a source grounds; least recently used sources leave the cache first. */
+function sourceKeys(source: string): readonly string[] {
+  const cached = sourceCache.get(source);
+  if (cached) {
+    sourceCache.delete(source);
+    sourceCache.set(source, cached);
+    return cached;
+  }
+  // Line by line: a date without a year is read with the years its own line names.
+  const keys = source.split('\n').flatMap((line) => extractFacts(line, true).flatMap((fact) => fact.keys));
+  if (source.length <= SOURCE_CACHE_MAX_CHARS) {
+    sourceCache.set(source, keys);
+    const oldest = sourceCache.keys().next();
+    if (sourceCache.size > SOURCE_CACHE_ENTRIES && !oldest.done) sourceCache.delete(oldest.value);
+  }
+  return keys;
 }
 
 interface Fact {

@@ -15,7 +15,7 @@ import {
   type MailStatus,
 } from './ledger';
 import { MAILBOX_OFFLINE_GENERATORS } from './offline';
-import { pollMailbox, type PollResult } from './poll';
+import { inParallel, pollMailbox, type PollResult } from './poll';
 import { processMail, sendReply } from './process';
 import type { MailboxSettings } from './settings';
 
@@ -89,8 +89,11 @@ export function createMailbox(deps: MailboxDependencies) {
   const enqueue = async (ids: string[]) => {
     queueReady ??= queue.createIfNotExists();
     await queueReady;
-    // Base64, as the Functions queue trigger reads messages by default.
-    for (const id of ids) await queue.sendMessage(Buffer.from(id).toString('base64'));
+    // Base64, as the Functions queue trigger reads messages by default. A few at a time: a queue keeps
+    // no strict order anyway, and one by one a burst of new mail would wait a round trip per mail.
+    await inParallel(ids, async (id) => {
+      await queue.sendMessage(Buffer.from(id).toString('base64'));
+    });
   };
   const connect =
     deps.connect ??

@@ -86,6 +86,18 @@ const checkpointSchema = z.object({
   baselineAt: isoDate.optional(),
 });
 
+/** The last answer to a sender in a thread. */
+export interface ThreadReply {
+  /** The ledger id of the mail answered. */
+  id: string;
+  sentAt: string;
+}
+
+const threadReplySchema = z.object({
+  id: z.string().regex(/^[0-9a-f]{32}$/),
+  sentAt: isoDate,
+});
+
 export interface LedgerFilter {
   status?: MailStatus;
   category?: string;
@@ -107,6 +119,11 @@ export function clip(text: string, max: number): string {
 
 const MAIL_PARTITION = 'mail';
 const CHECKPOINT_PARTITION = 'checkpoint';
+/** One row per sender and thread: when it was last answered (the cooldown reads it, never scans). */
+const THREAD_PARTITION = 'thread';
+const HOUR_MS = 3_600_000;
+// How long the count of the last hour's replies is reused before the table is read again.
+const REPLY_COUNT_REFRESH_MS = 10_000;
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
 
@@ -180,6 +197,11 @@ const newestFirst = (a: LedgerEntry, b: LedgerEntry) =>
  * checkpoint row per folder. It, not the `\Seen` flag, is the source of truth: people read the mailbox too.
  */
 export class MailboxLedger {
+  /** The last read of the hour's reply count, and the replies this instance recorded since. */
+  private hourly: { readAt: number; count: number } | undefined;
+  private hourlyRead: Promise<void> | undefined;
+  private repliedSinceRead = 0;
+
   constructor(
     private readonly table: TableClient,
     private readonly clock: () => Date = () => new Date(),
@@ -266,6 +288,7 @@ export class MailboxLedger {
     await ensureTable(this.table);
     try {
       const result = await this.table.updateEntity(toEntity(next), 'Replace', { etag });
+      if (next.status === 'replied' && entry.status !== 'replied') this.repliedSinceRead++;
       return { ...next, etag: result.etag ?? '' };
     } catch (error) {
       if (statusOf(error) === 412) throw changed(entry.id);
@@ -300,6 +323,59 @@ export class MailboxLedger {
     return count;
   }
 
+  /**
+   * Replies sent in the last hour, for MAILBOX_MAX_REPLIES_PER_HOUR, without a query per mail (a query
+   * reads the whole ledger): the count is read at most every REPLY_COUNT_REFRESH_MS, and the replies
+   * this instance records meanwhile are added. Between reads it can only over-count (a reply leaving
+   * the hour is noticed at the next read); replies of other instances show at the next read.
+   */
+  async repliesInLastHour(): Promise<number> {
+    const now = this.clock().getTime();
+    const age = now - (this.hourly?.readAt ?? Number.NEGATIVE_INFINITY);
+    if (age >= REPLY_COUNT_REFRESH_MS || age < 0) {
+      this.hourlyRead ??= (async () => {
+        const before = this.repliedSinceRead;
+        const count = await this.countRepliesSince(new Date(now - HOUR_MS));
+        // Replies recorded while the query ran may be in its count too: counted twice, never missed.
+        this.repliedSinceRead -= before;
+        this.hourly = { readAt: now, count };
+      })().finally(() => (this.hourlyRead = undefined));
+      await this.hourlyRead;
+    }
+    return (this.hourly?.count ?? 0) + this.repliedSinceRead;
+  }
+
+  /** When `from` was last answered in `thread` (the subject without its reply prefixes): one point read. */
+  async lastReplyInThread(from: string, thread: string): Promise<ThreadReply | undefined> {
+    await ensureTable(this.table);
+    const key = threadKey(from, thread);
+    let row: Record<string, unknown>;
+    try {
+      row = await this.table.getEntity<Record<string, unknown>>(THREAD_PARTITION, key);
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+    const parsed = threadReplySchema.safeParse(row);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Error(
+        `mailbox thread row ${key}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(),
+      );
+    }
+    return parsed.data;
+  }
+
+  /** Records an answer sent to `from` in `thread`, for the cooldown. */
+  async recordReplyInThread(from: string, thread: string, reply: ThreadReply): Promise<void> {
+    const valid = threadReplySchema.parse(reply);
+    await ensureTable(this.table);
+    await this.table.upsertEntity(
+      { partitionKey: THREAD_PARTITION, rowKey: threadKey(from, thread), ...valid },
+      'Replace',
+    );
+  }
+
   /** Entries replied but not yet flagged `\Answered`, for the next poll. */
   async unflagged(limit = DEFAULT_LIMIT): Promise<StoredLedgerEntry[]> {
     const found: StoredLedgerEntry[] = [];
@@ -326,6 +402,10 @@ export class MailboxLedger {
 
 const changed = (id: string) =>
   new ConflictError(`Mail ${id} changed in the mailbox ledger since it was read; read it again.`);
+
+/** A sender (case-insensitive) and a thread as a row key (hex: subjects hold characters keys may not). */
+const threadKey = (from: string, thread: string) =>
+  createHash('sha256').update(`${from.trim().toLowerCase()}\n${thread}`).digest('hex');
 
 // Row keys may not hold `/`, `\`, `#` or `?`, which folder names can.
 const checkpointKey = (folder: string) => Buffer.from(folder, 'utf8').toString('base64url');

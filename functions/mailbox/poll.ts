@@ -123,7 +123,7 @@ export async function pollMailbox(deps: PollDependencies): Promise<PollResult> {
 }
 
 interface Intake {
-  /** Ledger ids to queue, by UID: they are queued oldest mail first. */
+  /** Ledger ids to queue, by UID: they are queued oldest mail first (as far as a queue keeps an order). */
   queue: Map<number, string>;
   polled: number;
   tooLarge: number;
@@ -261,7 +261,7 @@ async function flagAnswered(
 }
 
 /** Runs `work` on every item, a bounded number at a time (storage round trips, not IMAP commands). */
-async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+export async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
   const gate = new Semaphore(STORAGE_CONCURRENCY);
   await Promise.all(items.map((item) => gate.run(() => work(item))));
 }

@@ -117,8 +117,7 @@ async function whyHold(
   if (confidence < deps.settings.minConfidence) return 'low-confidence';
   if (deps.settings.replyMode === 'draft') return 'review-mode';
   if (!deps.send) return 'no-email-provider';
-  const lastHour = new Date(deps.clock().getTime() - 3_600_000);
-  if ((await deps.ledger.countRepliesSince(lastHour)) >= deps.settings.maxRepliesPerHour) return 'hourly-cap';
+  if ((await deps.ledger.repliesInLastHour()) >= deps.settings.maxRepliesPerHour) return 'hourly-cap';
   return undefined;
 }
 
@@ -134,11 +133,8 @@ async function answeredRecently(
   const hours = deps.settings.senderCooldownHours;
   if (hours === 0) return false;
   const since = deps.clock().getTime() - hours * 3_600_000;
-  const thread = threadOf(mail.subject);
-  const earlier = await deps.ledger.list({ from: entry.from, status: 'replied', limit: 200 });
-  return earlier.some(
-    (e) => e.id !== entry.id && Date.parse(e.reply?.sentAt ?? '') >= since && threadOf(e.subject) === thread,
-  );
+  const last = await deps.ledger.lastReplyInThread(entry.from, threadOf(mail.subject));
+  return last !== undefined && last.id !== entry.id && Date.parse(last.sentAt) >= since;
 }
 
 /** Sends the answer the entry holds (its key makes this safe to repeat) and records the result. */
@@ -174,6 +170,11 @@ export async function sendReply(
   switch (record.status) {
     case 'sent':
     case 'delivered':
+      // Recorded before the entry: should the process stop in between, the retry records both.
+      await deps.ledger.recordReplyInThread(entry.from, threadOf(entry.subject), {
+        id: entry.id,
+        sentAt: record.updatedAt,
+      });
       return finish(keyed, 'replied', deps, {
         reply: { ...reply, text: clip(text, LEDGER_LIMITS.replyText), sendKey, sentAt: record.updatedAt },
       });

@@ -20,7 +20,12 @@ export function ensureContainer(container: ContainerClient): Promise<unknown> {
 export async function readBlob(container: ContainerClient, name: string): Promise<Buffer | undefined> {
   await ensureContainer(container);
   try {
-    return await container.getBlockBlobClient(name).downloadToBuffer();
+    // One GET: downloadToBuffer() first asks for the size (a HEAD), doubling the round trips.
+    const response = await container.getBlockBlobClient(name).download();
+    const chunks: Buffer[] = [];
+    for await (const chunk of response.readableStreamBody ?? [])
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    return Buffer.concat(chunks);
   } catch (error) {
     if (error instanceof RestError && error.statusCode === 404) return undefined;
     throw error;

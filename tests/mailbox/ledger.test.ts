@@ -12,7 +12,7 @@ function freshLedger(start = '2025-03-10T08:00:00.000Z') {
     { allowInsecureConnection: true },
   );
   const clock = { now: new Date(start) };
-  return { ledger: new MailboxLedger(table, () => clock.now), clock };
+  return { ledger: new MailboxLedger(table, () => clock.now), clock, table };
 }
 
 let counter = 0;
@@ -143,6 +143,54 @@ describe('mailbox ledger (Azure Tables)', () => {
       3,
     );
     expect(await ledger.countRepliesSince(new Date('2025-03-10T08:00:00.000Z'))).toBe(0);
+  });
+
+  it("counts the last hour's replies from the table at most every 10 s, adding those it records meanwhile", async () => {
+    const { ledger, clock, table } = freshLedger();
+    const otherInstance = new MailboxLedger(table, () => clock.now);
+    await ledger.insertIfNew(entry({ status: 'replied', reply: sentAt('2025-03-10T07:30:00.000Z') }));
+    expect(await ledger.repliesInLastHour()).toBe(1);
+
+    const reply = async (on: MailboxLedger) => {
+      const mail = entry();
+      await on.insertIfNew(mail);
+      const read = await on.get(mail.id);
+      if (!read) throw new Error('entry missing');
+      await on.update(read, { status: 'replied', reply: sentAt(clock.now.toISOString()) });
+    };
+    await reply(ledger);
+    expect(await ledger.repliesInLastHour()).toBe(2);
+    // Another instance's reply shows once the count is read again.
+    await reply(otherInstance);
+    expect(await ledger.repliesInLastHour()).toBe(2);
+    clock.now = new Date('2025-03-10T08:00:10.000Z');
+    expect(await ledger.repliesInLastHour()).toBe(3);
+    // The 07:30 reply leaves the hour.
+    clock.now = new Date('2025-03-10T08:30:01.000Z');
+    expect(await ledger.repliesInLastHour()).toBe(2);
+  });
+
+  it('keeps the last answer per sender (any case) and thread, for the cooldown', async () => {
+    const { ledger } = freshLedger();
+    const [first, second] = [entry(), entry()];
+    expect(await ledger.lastReplyInThread('parent@example.org', 'horaires')).toBeUndefined();
+    await ledger.recordReplyInThread('Parent@Example.org', 'horaires', {
+      id: first.id,
+      sentAt: '2025-03-10T08:10:00+01:00',
+    });
+    expect(await ledger.lastReplyInThread('parent@example.org', 'horaires')).toEqual({
+      id: first.id,
+      sentAt: '2025-03-10T07:10:00.000Z',
+    });
+    expect(await ledger.lastReplyInThread('parent@example.org', 'inscription')).toBeUndefined();
+    expect(await ledger.lastReplyInThread('other@example.org', 'horaires')).toBeUndefined();
+    await ledger.recordReplyInThread('parent@example.org', 'horaires', {
+      id: second.id,
+      sentAt: '2025-03-10T07:40:00.000Z',
+    });
+    expect(await ledger.lastReplyInThread('parent@example.org', 'horaires')).toMatchObject({ id: second.id });
+    // Thread rows are not mails: the lists and counts of mails do not see them.
+    expect(await ledger.list({})).toEqual([]);
   });
 
   it('lists the replied mails whose \\Answered flag is still to set, until it is recorded either way', async () => {

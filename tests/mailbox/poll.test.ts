@@ -14,7 +14,7 @@ import { pollMailbox, rawMailBlobName, type PollDependencies } from '../../funct
 import { mailboxSettings } from '../../functions/mailbox/settings';
 import { freePort } from '../../local/azurite';
 import { loadFragments } from '../../functions/platform/settings';
-import { startDovecot, type Dovecot } from '../support/dovecot';
+import { startDovecot, type Dovecot } from '../../local/servers/dovecot';
 
 let dovecot: Dovecot;
 beforeAll(async () => {

@@ -4,8 +4,8 @@ import { uploadKnowledgeFolder } from '../../functions/mailbox/knowledge';
 import { createStorageClients, type StorageClients } from '../../functions/platform/storage';
 import { CONTAINERS } from '../../functions/platform/storageNames';
 import { startAzurite, type AzuriteInstance } from '../../local/azurite';
+import { startDovecot, type Dovecot } from '../../local/servers/dovecot';
 import { startSmtpSink, type SmtpSink } from '../../local/servers/smtpSink';
-import { startDovecot, type Dovecot } from './dovecot';
 
 const ROOT = path.resolve(__dirname, '../..');
 export const MAIL_SAMPLES = path.join(ROOT, 'samples/mailbox');

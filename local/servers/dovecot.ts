@@ -7,7 +7,7 @@ import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
-import { canConnect, freePort } from '../../local/azurite';
+import { canConnect, freePort } from '../azurite';
 
 const DOVECOT = '/usr/sbin/dovecot';
 const DOVEADM = '/usr/bin/doveadm';
@@ -39,6 +39,8 @@ export interface Dovecot {
   };
   /** Appends a mail over IMAP (as the user) and returns its UID. */
   append(user: string, folder: string, rawMime: string | Buffer, options?: AppendOptions): Promise<number>;
+  /** Appends the mails in order over one IMAP connection (a burst: one sign-in, not one per mail). */
+  appendAll(user: string, folder: string, rawMimes: (string | Buffer)[]): Promise<number[]>;
   /** Sets the folder's UIDVALIDITY (`doveadm mailbox update --uid-validity`). */
   setUidValidity(user: string, folder: string, uidValidity: number): Promise<void>;
   /** Deletes the folder and its mail (`doveadm mailbox delete`): appended again, it numbers UIDs from 1. */
@@ -54,8 +56,8 @@ export interface StartDovecotOptions {
 }
 
 /**
- * Starts Dovecot 2.3 (Debian's `dovecot-imapd`) on a free loopback port, with its configuration, users and
- * mail in a temporary directory; `stop()` ends it and removes the directory. As root, its processes run as
+ * Starts Dovecot 2.3 (Debian's `dovecot-imapd`) on a free loopback port, for the tests and the mailbox
+ * benchmark, with its configuration, users and mail in a temporary directory; `stop()` ends it and removes the directory. As root, its processes run as
  * `nobody` (Dovecot refuses to keep mail as root); otherwise as the current user.
  */
 export async function startDovecot(options: StartDovecotOptions = {}): Promise<Dovecot> {
@@ -143,11 +145,15 @@ export async function startDovecot(options: StartDovecotOptions = {}): Promise<D
     },
     append: (user, folder, rawMime, appendOptions = {}) =>
       withClient(user, async (client) => {
-        if (folder.toUpperCase() !== 'INBOX') await client.mailboxCreate(folder).catch(ignoreExisting);
-        const result = await client.append(folder, rawMime, appendOptions.flags, appendOptions.internalDate);
-        if (!result || result.uid === undefined)
-          throw new Error(`Dovecot gave no UID for the mail in ${folder}`);
-        return result.uid;
+        await ensureFolder(client, folder);
+        return appendOne(client, folder, rawMime, appendOptions);
+      }),
+    appendAll: (user, folder, rawMimes) =>
+      withClient(user, async (client) => {
+        await ensureFolder(client, folder);
+        const uids: number[] = [];
+        for (const rawMime of rawMimes) uids.push(await appendOne(client, folder, rawMime));
+        return uids;
       }),
     setUidValidity: async (user, folder, uidValidity) => {
       await doveadm('mailbox', 'update', '-u', user, '--uid-validity', String(uidValidity), folder);
@@ -202,6 +208,21 @@ async function startIntrospection(tokens: Map<string, string>): Promise<{ server
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return { server, url: `http://127.0.0.1:${port}/introspect` };
+}
+
+async function ensureFolder(client: ImapFlow, folder: string): Promise<void> {
+  if (folder.toUpperCase() !== 'INBOX') await client.mailboxCreate(folder).catch(ignoreExisting);
+}
+
+async function appendOne(
+  client: ImapFlow,
+  folder: string,
+  rawMime: string | Buffer,
+  options: AppendOptions = {},
+): Promise<number> {
+  const result = await client.append(folder, rawMime, options.flags, options.internalDate);
+  if (!result || result.uid === undefined) throw new Error(`Dovecot gave no UID for the mail in ${folder}`);
+  return result.uid;
 }
 
 function ignoreExisting(error: unknown): void {
