@@ -9,6 +9,7 @@ import { lognormalLatency, startAiServer, type AiServerOptions } from '../local/
 import { startAzurite, type AzuriteInstance } from '../local/azurite';
 import { LocalHost, readHostJson } from '../local/localHost';
 import { syntheticBatch } from './syntheticBatch';
+import { round } from './figures';
 
 /**
  * `npm run bench`: the dossier pipeline's speed, against the local OpenAI-compatible server.
@@ -277,11 +278,6 @@ async function azuriteUploadRates(azurite: AzuriteInstance) {
   }
   log(`   ${rates.map((r) => `${r.blobs}: ${r.perSecond}/s`).join(', ')}`);
   return rates;
-}
-
-function round(value: number, digits = 2): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
 }
 
 main().catch((error: unknown) => {

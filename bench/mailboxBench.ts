@@ -6,13 +6,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ImapFlow } from 'imapflow';
 import { createTransport } from 'nodemailer';
-import { uploadKnowledgeFolder } from '../functions/mailbox/knowledge';
-import { createStorageClients, type StorageClients } from '../functions/platform/storage';
-import { CONTAINERS, TABLES } from '../functions/platform/storageNames';
-import { startAzurite, type AzuriteInstance } from '../local/azurite';
+import type { StorageClients } from '../functions/platform/storage';
+import { TABLES } from '../functions/platform/storageNames';
+import type { AzuriteInstance } from '../local/azurite';
 import { mulberry32 } from '../local/servers/aiServer';
-import { startDovecot, type Dovecot } from '../local/servers/dovecot';
-import { startSmtpSink, type SinkMessage, type SmtpSink } from '../local/servers/smtpSink';
+import { startSmtpSink, type SinkMessage } from '../local/servers/smtpSink';
+import { SCHOOL, startMailboxWorld, type MailboxWorld } from '../local/servers/mailWorld';
+import { round } from './figures';
 
 /**
  * `npm run bench:mailbox`: the mailbox responder end to end through the local host (`dist/cli/serve.js`
@@ -29,10 +29,8 @@ import { startSmtpSink, type SinkMessage, type SmtpSink } from '../local/servers
 const APP_ROOT = path.resolve(__dirname, '..', '..');
 const SERVE = path.join(APP_ROOT, 'dist', 'cli', 'serve.js');
 const SAMPLES = path.join(APP_ROOT, 'samples', 'mailbox');
-const KNOWLEDGE = path.join(APP_ROOT, 'samples', 'mailbox-knowledge');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-const SCHOOL = { user: 'contact@institut-horizon.example', password: 'bench-horizon' };
 // The run's keys for the child host; random, never printed.
 const FUNCTION_KEY = randomUUID();
 const MASTER_KEY = randomUUID();
@@ -243,57 +241,30 @@ function tally(mails: BenchMail[], replies: SinkMessage[]): Tally {
 
 // --- the world: Azurite, Dovecot, the SMTP sink, the knowledge base -----------------------------------
 
-interface World {
-  azurite: AzuriteInstance;
-  storage: StorageClients;
-  dovecot: Dovecot;
-  sink: SmtpSink;
-  /** The host's settings: they override local.settings(.sample).json, as the environment does. */
-  settings(overrides?: Record<string, string>): Record<string, string>;
-}
+type World = MailboxWorld;
+
+/** Settings the benchmark adds to the world's: the serve child reads local.settings.sample.json otherwise. */
+const BENCH_SETTINGS = {
+  MAILBOX_AUTH: 'password',
+  MAILBOX_FOLDER: 'INBOX',
+  MAILBOX_REPLY_MODE: 'send',
+  // The default cap (100 an hour) would turn most answers into drafts: the burst is the point.
+  MAILBOX_MAX_REPLIES_PER_HOUR: '100000',
+  SMTP_SECURE: 'false',
+  SMTP_USER: '',
+  SMTP_PASSWORD: '',
+};
 
 /** A fresh world per scenario: Azurite slows down as it fills, and each scenario counts its own replies. */
 async function withWorld<T>(scenario: (world: World) => Promise<T>): Promise<T> {
-  const [azurite, dovecot, sink] = await Promise.all([startAzurite(), startDovecot(), startSmtpSink()]);
+  const world = await startMailboxWorld(APP_ROOT);
   try {
-    await dovecot.users.create(SCHOOL.user, SCHOOL.password);
-    const storage = createStorageClients({
-      kind: 'connectionString',
-      connectionString: azurite.connectionString,
-    });
-    await uploadKnowledgeFolder(storage.blobs.getContainerClient(CONTAINERS.mailboxKnowledge), KNOWLEDGE);
     return await scenario({
-      azurite,
-      storage,
-      dovecot,
-      sink,
-      settings: (overrides = {}) => ({
-        AzureWebJobsStorage: azurite.connectionString,
-        DURABLE_TASK_HUB: `mailbench${Date.now().toString(36)}`,
-        AI_PROVIDER: 'offline',
-        MAILBOX_IMAP_HOST: dovecot.host,
-        MAILBOX_IMAP_PORT: String(dovecot.port),
-        MAILBOX_IMAP_TLS: 'false',
-        MAILBOX_AUTH: 'password',
-        MAILBOX_USER: SCHOOL.user,
-        MAILBOX_PASSWORD: SCHOOL.password,
-        MAILBOX_ADDRESS: SCHOOL.user,
-        MAILBOX_FOLDER: 'INBOX',
-        MAILBOX_REPLY_MODE: 'send',
-        // The default cap (100 an hour) would turn most answers into drafts: the burst is the point.
-        MAILBOX_MAX_REPLIES_PER_HOUR: '100000',
-        EMAIL_PROVIDER: 'smtp',
-        EMAIL_SENDER: SCHOOL.user,
-        SMTP_HOST: sink.host,
-        SMTP_PORT: String(sink.port),
-        SMTP_SECURE: 'false',
-        SMTP_USER: '',
-        SMTP_PASSWORD: '',
-        ...overrides,
-      }),
+      ...world,
+      settings: (overrides = {}) => world.settings({ ...BENCH_SETTINGS, ...overrides }),
     });
   } finally {
-    await Promise.all([dovecot.stop(), sink.close(), azurite.stop()]);
+    await world.stop();
   }
 }
 
@@ -765,11 +736,6 @@ function azuritePid(azurite: AzuriteInstance): number {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
-
-function round(value: number, digits = 2): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
-}
 
 main().catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -1,14 +1,15 @@
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailView } from '../../functions/mailbox';
 import type { HealthReport } from '../../functions/ops/health';
 import { LocalHost, readHostJson } from '../../local/localHost';
-import { startMailboxWorld, SCHOOL, type MailboxWorld } from '../support/mailboxWorld';
+import { startMailboxWorld, SCHOOL, type MailboxWorld } from '../../local/servers/mailWorld';
 import { APP_ROOT, startAppHost, testSettings } from '../support/testHost';
 
 let world: MailboxWorld;
 const hosts: LocalHost[] = [];
 beforeAll(async () => {
-  world = await startMailboxWorld();
+  world = await startMailboxWorld(path.resolve(__dirname, '../..'));
 });
 afterAll(async () => {
   await Promise.all(hosts.map((h) => h.stop()));

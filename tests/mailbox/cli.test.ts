@@ -3,13 +3,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAppRoot } from '../../functions/app/root';
 import { CONTAINERS } from '../../functions/platform/storageNames';
-import { KNOWLEDGE_SAMPLES, startMailboxWorld, SCHOOL, type MailboxWorld } from '../support/mailboxWorld';
+import { sampleFolders, startMailboxWorld, SCHOOL, type MailboxWorld } from '../../local/servers/mailWorld';
 
 const CLI = path.resolve(__dirname, '../../dist/cli/mailbox.js');
+const KNOWLEDGE_SAMPLES = sampleFolders(path.resolve(__dirname, '../..')).knowledge;
 
 let world: MailboxWorld;
 beforeAll(async () => {
-  world = await startMailboxWorld();
+  world = await startMailboxWorld(path.resolve(__dirname, '../..'));
 });
 afterAll(async () => {
   await world?.stop();

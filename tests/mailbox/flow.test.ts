@@ -1,14 +1,15 @@
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAppRoot, type AppRoot } from '../../functions/app/root';
 import type { OutgoingEmail } from '../../functions/email';
 import { createMailbox } from '../../functions/mailbox';
 import { QUEUES } from '../../functions/platform/storageNames';
 import { startAiServer, type LocalAiServer } from '../../local/servers/aiServer';
-import { startMailboxWorld, SCHOOL, type MailboxWorld } from '../support/mailboxWorld';
+import { startMailboxWorld, SCHOOL, type MailboxWorld } from '../../local/servers/mailWorld';
 
 let world: MailboxWorld;
 beforeAll(async () => {
-  world = await startMailboxWorld();
+  world = await startMailboxWorld(path.resolve(__dirname, '../..'));
 });
 afterAll(async () => {
   await world?.stop();

@@ -3,19 +3,21 @@ import path from 'node:path';
 import { uploadKnowledgeFolder } from '../../functions/mailbox/knowledge';
 import { createStorageClients, type StorageClients } from '../../functions/platform/storage';
 import { CONTAINERS } from '../../functions/platform/storageNames';
-import { startAzurite, type AzuriteInstance } from '../../local/azurite';
-import { startDovecot, type Dovecot } from '../../local/servers/dovecot';
-import { startSmtpSink, type SmtpSink } from '../../local/servers/smtpSink';
+import { startAzurite, type AzuriteInstance } from '../azurite';
+import { startDovecot, type Dovecot } from './dovecot';
+import { startSmtpSink, type SmtpSink } from './smtpSink';
 
-const ROOT = path.resolve(__dirname, '../..');
-export const MAIL_SAMPLES = path.join(ROOT, 'samples/mailbox');
-export const KNOWLEDGE_SAMPLES = path.join(ROOT, 'samples/mailbox-knowledge');
+/** The sample folders, under the repository root (the caller knows where it runs from: sources or dist/). */
+export const sampleFolders = (repoRoot: string) => ({
+  mails: path.join(repoRoot, 'samples/mailbox'),
+  knowledge: path.join(repoRoot, 'samples/mailbox-knowledge'),
+});
 
 /** The sample school's mailbox: the address the sample mails are written to. */
 export const SCHOOL = { user: 'contact@institut-horizon.example', password: 'horizon-secret' };
 
 /**
- * Everything the mailbox talks to, real and local: its own Azurite (the ledger, queue and containers
+ * Everything the mailbox talks to, real and local, for the tests and the benchmark: its own Azurite (the ledger, queue and containers
  * have fixed names, so mailbox tests do not share storage), Dovecot with the school's mailbox, an SMTP
  * sink for the answers, and the sample knowledge base uploaded.
  */
@@ -31,7 +33,8 @@ export interface MailboxWorld {
   stop(): Promise<void>;
 }
 
-export async function startMailboxWorld(): Promise<MailboxWorld> {
+export async function startMailboxWorld(repoRoot: string): Promise<MailboxWorld> {
+  const samples = sampleFolders(repoRoot);
   const [azurite, dovecot, sink] = await Promise.all([startAzurite(), startDovecot(), startSmtpSink()]);
   await dovecot.users.create(SCHOOL.user, SCHOOL.password);
   const storage = createStorageClients({
@@ -40,7 +43,7 @@ export async function startMailboxWorld(): Promise<MailboxWorld> {
   });
   await uploadKnowledgeFolder(
     storage.blobs.getContainerClient(CONTAINERS.mailboxKnowledge),
-    KNOWLEDGE_SAMPLES,
+    samples.knowledge,
   );
   return {
     azurite,
@@ -66,7 +69,7 @@ export async function startMailboxWorld(): Promise<MailboxWorld> {
       ...overrides,
     }),
     deliver: (sample, options = {}) => {
-      let raw = readFileSync(path.join(MAIL_SAMPLES, sample), 'latin1');
+      let raw = readFileSync(path.join(samples.mails, sample), 'latin1');
       if (options.messageId) raw = raw.replace(/^Message-ID:.*$/im, `Message-ID: <${options.messageId}>`);
       return dovecot.append(SCHOOL.user, 'INBOX', Buffer.from(raw, 'latin1'));
     },
