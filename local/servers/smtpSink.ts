@@ -30,7 +30,7 @@ export interface SinkMessage {
 
 export class SmtpSink {
   readonly messages: SinkMessage[] = [];
-  readonly counters = { connections: 0, rejected: 0, dropped: 0, authFailures: 0 };
+  readonly counters = { connections: 0, rejected: 0, dropped: 0, authFailures: 0, connectionErrors: 0 };
   host = '127.0.0.1';
   port = 0;
   private readonly server: SMTPServer;
@@ -84,6 +84,9 @@ export class SmtpSink {
         });
       },
     });
+    // A client gone mid-session (its process killed) is an 'error' on the server: unheard, it would end
+    // the process the sink runs in.
+    this.server.on('error', () => this.counters.connectionErrors++);
     // smtp-server does not expose a session's socket; they are matched by the remote port.
     this.server.server.on('connection', (socket: Socket) => {
       const key = String(socket.remotePort);
