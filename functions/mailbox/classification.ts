@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { parseJsonAnswer } from '../ai/jsonAnswer';
+export { MalformedAnswerError } from '../ai/jsonAnswer';
 import { KNOWLEDGE_CATEGORIES, MAIL_LANGUAGES } from './knowledge';
 import type { ParsedMail } from './message';
 
@@ -25,47 +27,9 @@ export const classificationSchema = z.object({
 });
 export type Classification = z.infer<typeof classificationSchema>;
 
-/** A model's answer is not in the shape its task asked for. */
-export class MalformedAnswerError extends Error {
-  constructor(
-    readonly task: string,
-    problem: string,
-  ) {
-    super(`The ${task} answer ${problem}`);
-    this.name = 'MalformedAnswerError';
-  }
-}
-
 /** Reads the classifier's JSON answer, bare or inside a ``` fence, with or without prose around it. */
 export function parseClassification(text: string): Classification {
-  const source = /```[a-z]*\s*([\s\S]*?)```/i.exec(text)?.[1] ?? text;
-  const start = source.indexOf('{');
-  const end = source.lastIndexOf('}');
-  if (start === -1 || end < start)
-    throw new MalformedAnswerError(MAILBOX_CLASSIFY_TASK, `holds no JSON object: "${preview(text)}"`);
-  let value: unknown;
-  try {
-    value = JSON.parse(source.slice(start, end + 1));
-  } catch (error) {
-    throw new MalformedAnswerError(
-      MAILBOX_CLASSIFY_TASK,
-      `is not valid JSON (${(error as Error).message}): "${preview(text)}"`,
-    );
-  }
-  const parsed = classificationSchema.safeParse(value);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'answer'}: ${i.message}`);
-    throw new MalformedAnswerError(
-      MAILBOX_CLASSIFY_TASK,
-      `does not have the expected fields: ${problems.join('; ')}`,
-    );
-  }
-  return parsed.data;
-}
-
-function preview(text: string): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+  return parseJsonAnswer(MAILBOX_CLASSIFY_TASK, text, classificationSchema);
 }
 
 export const classifyVariablesSchema = z.object({

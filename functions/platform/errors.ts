@@ -34,8 +34,32 @@ export class NotFoundError extends DomainError {
 
 export class ConflictError extends DomainError {
   readonly status = 409;
-  constructor(message: string) {
-    super('conflict', message);
+  constructor(message: string, code = 'conflict') {
+    super(code, message);
+  }
+}
+
+/** The request does not prove who sent it (a missing or bad signature). */
+export class UnauthenticatedError extends DomainError {
+  readonly status = 401;
+  constructor(message: string, code = 'unauthenticated') {
+    super(code, message);
+  }
+}
+
+/** The caller is known but may not do this (yet): the code says what is missing. */
+export class ForbiddenError extends DomainError {
+  readonly status = 403;
+  constructor(code: string, message: string) {
+    super(code, message);
+  }
+}
+
+/** The resource is locked against this action (too many failed attempts). */
+export class LockedError extends DomainError {
+  readonly status = 423;
+  constructor(code: string, message: string) {
+    super(code, message);
   }
 }
 

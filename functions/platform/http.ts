@@ -1,5 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { DomainError, TooLargeError } from './errors';
+import type { z } from 'zod';
+import { DomainError, InvalidInputError, TooLargeError } from './errors';
+import { parseInput, parseJsonBytes } from './input';
 
 export function jsonResponse(
   status: number,
@@ -49,4 +51,39 @@ export async function readBodyBytes(request: HttpRequest, maxBytes: number): Pro
     chunks.push(Buffer.from(chunk));
   }
   return Buffer.concat(chunks);
+}
+
+/** A JSON body of at most `maxBytes`, checked by `schema` (an empty body is `{}`). */
+export async function readJsonBody<S extends z.ZodType>(
+  request: HttpRequest,
+  maxBytes: number,
+  schema: S,
+): Promise<z.output<S>> {
+  return parseInput(schema, parseJsonBytes(await readBodyBytes(request, maxBytes)));
+}
+
+/**
+ * One uploaded file: the multipart form's `field` (its own file name), or the raw body (named by the
+ * `name` query parameter, else `fallbackName`), so `curl --data-binary @file` and a browser form both work.
+ */
+export async function readUploadedFile(
+  request: HttpRequest,
+  maxBytes: number,
+  field: string,
+  fallbackName: string,
+): Promise<{ name: string; bytes: Uint8Array }> {
+  const body = await readBodyBytes(request, maxBytes);
+  const contentType = request.headers.get('content-type') ?? '';
+  if (!/^multipart\/form-data/i.test(contentType))
+    return { name: request.query.get('name')?.trim() || fallbackName, bytes: body };
+  let form: FormData;
+  try {
+    form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+  } catch {
+    throw new InvalidInputError('body', 'the multipart form could not be read', 'invalid_multipart');
+  }
+  const file = form.get(field);
+  if (!file || typeof file === 'string')
+    throw new InvalidInputError(field, 'is missing: send the file in this form field');
+  return { name: file.name || fallbackName, bytes: new Uint8Array(await file.arrayBuffer()) };
 }

@@ -1,8 +1,8 @@
 import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 import type { AppRoot } from '../app/root';
-import { InvalidInputError, UnavailableError } from '../platform/errors';
-import { httpRoute, jsonResponse, readBodyBytes } from '../platform/http';
+import { UnavailableError } from '../platform/errors';
+import { httpRoute, jsonResponse, readJsonBody } from '../platform/http';
 import { QUEUES } from '../platform/storageNames';
 
 /** host.json `extensions.queues.maxDequeueCount`: on the last delivery a failure is recorded, not retried. */
@@ -80,13 +80,8 @@ export function registerMailbox(root: AppRoot): void {
     });
   onMail('mailboxMessage', '', 'GET', (id) => mailbox().getMessage(id));
   onMail('mailboxApprove', '/approve', 'POST', async (id, request) => {
-    const body = await readBodyBytes(request, MAX_APPROVE_BYTES);
-    const parsed = approveBody.safeParse(body.length ? parseJson(body) : {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new InvalidInputError(issue?.path.join('.') || 'body', issue?.message ?? 'is invalid');
-    }
-    return mailbox().approve(id, parsed.data.text);
+    const body = await readJsonBody(request, MAX_APPROVE_BYTES, approveBody);
+    return mailbox().approve(id, body.text);
   });
   onMail('mailboxReject', '/reject', 'POST', (id) => mailbox().reject(id));
 
@@ -107,12 +102,4 @@ export function registerMailbox(root: AppRoot): void {
     authLevel: 'function',
     handler: httpRoute(async () => jsonResponse(200, await mailbox().stats())),
   });
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new InvalidInputError('body', 'is not JSON', 'invalid_json');
-  }
 }
