@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { InvalidInputError } from '../platform/errors';
+import type { CsvDelimiter, CsvEncoding } from '../platform/csv';
+
+// File-level CSV errors are the platform's, shared by every CSV import.
+export { CsvFileError } from '../platform/csv';
 
 /**
  * The structured records the dossier pipeline works on, after CSV parsing and header matching. They
@@ -55,18 +58,8 @@ export interface ParsedFile<T> {
   records: T[];
   rejectedRows: RejectedRow[];
   /** What was detected, for the report and error messages. */
-  encoding: 'utf-8' | 'windows-1252';
-  delimiter: ',' | ';' | '\t';
-}
-
-/** A file that cannot be used at all (missing required column, empty, not CSV); names the file. */
-export class CsvFileError extends InvalidInputError {
-  constructor(
-    readonly file: string,
-    message: string,
-  ) {
-    super(file, message, 'invalid_csv');
-  }
+  encoding: CsvEncoding;
+  delimiter: CsvDelimiter;
 }
 
 export const dossierLanguageSchema = z.enum(['fr', 'en']);
