@@ -2,13 +2,18 @@ import type { TokenCredential } from '@azure/identity';
 import type { AiClient } from '../ai/aiClient';
 import { createAiClient } from '../ai/createAiClient';
 import type { AiSettings } from '../ai/settings';
+import { CALLS_OFFLINE_GENERATORS } from '../calls/analysis';
 import { DOSSIERS_OFFLINE_GENERATORS } from '../dossiers';
 import { MAILBOX_OFFLINE_GENERATORS } from '../mailbox/offline';
 import { appCredential } from '../platform/identity';
 import type { StorageClients } from '../platform/storage';
 
 /** Every capability's offline generators: with no AI key, each task still gets a real answer. */
-export const OFFLINE_GENERATORS = { ...DOSSIERS_OFFLINE_GENERATORS, ...MAILBOX_OFFLINE_GENERATORS };
+export const OFFLINE_GENERATORS = {
+  ...DOSSIERS_OFFLINE_GENERATORS,
+  ...MAILBOX_OFFLINE_GENERATORS,
+  ...CALLS_OFFLINE_GENERATORS,
+};
 
 /**
  * The suite's AI client, wired once for the app, the CLI and the benchmarks. Without storage (the CLI)

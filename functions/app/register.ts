@@ -1,3 +1,4 @@
+import { registerCalls } from '../triggers/calls';
 import { registerDossiers } from '../triggers/dossiers';
 import { registerEmail } from '../triggers/email';
 import { registerMailbox } from '../triggers/mailbox';
@@ -11,5 +12,6 @@ export function registerApp(root: AppRoot): void {
   registerDossiers(root);
   registerEmail(root);
   registerMailbox(root);
+  registerCalls(root);
   registerOps(root);
 }

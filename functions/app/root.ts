@@ -1,4 +1,5 @@
 import type { AiClient } from '../ai/aiClient';
+import { createCalls, type Calls } from '../calls';
 import { createDossiers, type Dossiers } from '../dossiers';
 import { createEmail, type Email } from '../email';
 import { createMailbox, type Mailbox } from '../mailbox';
@@ -19,6 +20,7 @@ export interface AppRoot {
   readonly dossiers: Dossiers;
   readonly email: Email;
   readonly mailbox: Mailbox;
+  readonly calls: Calls;
   readonly ops: Ops;
 }
 
@@ -54,6 +56,9 @@ export function createAppRoot(env: NodeJS.ProcessEnv, clock: () => Date = () => 
       clock,
     }),
   );
+  const calls = lazy(() =>
+    createCalls({ settings: settings.calls, storage: storage(), ai: ai(), email, clock }),
+  );
   const ops = lazy(() =>
     createOps({
       settings: settings.health,
@@ -87,6 +92,9 @@ export function createAppRoot(env: NodeJS.ProcessEnv, clock: () => Date = () => 
     },
     get mailbox() {
       return mailbox();
+    },
+    get calls() {
+      return calls();
     },
     get ops() {
       return ops();

@@ -1,4 +1,5 @@
 import { aiSettings } from '../ai/settings';
+import { callsSettings } from '../calls/settings';
 import { dossierSettings } from '../dossiers/settings';
 import { emailSettings } from '../email/settings';
 import { mailboxSettings } from '../mailbox/settings';
@@ -14,6 +15,7 @@ export const APP_SETTINGS = {
   dossiers: dossierSettings,
   email: emailSettings,
   mailbox: mailboxSettings,
+  calls: callsSettings,
 };
 
 export type AppSettings = LoadedSettings<typeof APP_SETTINGS>;

@@ -17,11 +17,15 @@ export const CONTAINERS = {
   mailboxRaw: 'mailbox-raw',
   /** The school's knowledge base: Markdown documents whose front matter names the categories they serve. */
   mailboxKnowledge: 'mailbox-knowledge',
+  /** Each call's end-of-call report (transcript redacted, turn metrics) and analysis: `{callId}/report.json|analysis.json`. */
+  callTranscripts: 'call-transcripts',
 } as const;
 
 export const QUEUES = {
   /** One message per new mail (its ledger id); a queue-triggered function answers it. */
   mailboxIncoming: 'mailbox-incoming',
+  /** One message per reported call (its id); a queue-triggered function analyses it. */
+  callAnalysis: 'call-analysis',
 } as const;
 
 export const TABLES = {
@@ -35,4 +39,10 @@ export const TABLES = {
   emailSuppressions: 'emailsuppressions',
   /** The mailbox ledger, one row per mail by Message-ID, and the IMAP checkpoint. */
   mailboxLedger: 'mailboxledger',
+  /** Call records, one row per call: webhook events, tool calls, report summary, analysis. */
+  calls: 'calls',
+  /** The insurer's policies, imported from CSV (row key = policy number). */
+  callPolicies: 'callpolicies',
+  /** Claims filed by the agent (row key = claim number). */
+  callClaims: 'callclaims',
 } as const;

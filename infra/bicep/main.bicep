@@ -1,7 +1,8 @@
 // The automation suite in one resource group: a Flex Consumption function app (Node.js 22) running as a
 // user-assigned managed identity, its host storage (no shared keys), workspace-based Application Insights
 // (Entra ID authentication only), Azure OpenAI (Entra ID authentication only, one gpt-4o-mini deployment) and a
-// Key Vault (RBAC) for optional third-party AI keys and the mailbox password, which operators add themselves (see modules/keyVault.bicep),
+// Key Vault (RBAC) for optional third-party AI keys, the mailbox password and the LiveKit API secret, which operators add
+// themselves (see modules/keyVault.bicep),
 // Azure Communication Services Email with an Azure-managed domain (see modules/email.bicep), and Event Grid delivery
 // of the dossiers-inbox blob events and of the email delivery reports to the app (see modules/blobEvents.bicep and
 // modules/emailEvents.bicep: deploy once with deployEventSubscription = false, deploy the code, then deploy again
@@ -184,6 +185,36 @@ param mailboxMaxRepliesPerHour int = 100
 @maxValue(52428800)
 param mailboxMaxMessageBytes int = 1048576
 
+@description('LiveKit server WebSocket URL (LIVEKIT_URL), wss://<project>.livekit.cloud. Empty: the call centre\'s token, outbound and transfer routes answer 503.')
+param livekitUrl string = ''
+
+@description('LiveKit API key (LIVEKIT_API_KEY); required with livekitUrl. Empty: not set.')
+param livekitApiKey string = ''
+
+@description('Name of the Key Vault secret holding the LiveKit API secret (LIVEKIT_API_SECRET); required with livekitUrl. Put the secret in the vault first. Empty: no secret.')
+param livekitApiSecretSecretName string = ''
+
+@description('The voice agent dispatched into every call room (CALLS_AGENT_NAME): letters, digits, - and _.')
+@minLength(1)
+@maxLength(64)
+param callsAgentName string = 'insurance-agent'
+
+@description('Lifetime of a caller token in minutes (CALLS_TOKEN_TTL_MINUTES).')
+@minValue(1)
+@maxValue(1440)
+param callsTokenTtlMinutes int = 15
+
+@description('LiveKit outbound SIP trunk id, ST_… (CALLS_SIP_TRUNK_ID). Empty: outbound calls are off.')
+param callsSipTrunkId string = ''
+
+@description('The human desk callers are transferred to (CALLS_TRANSFER_TO): tel:+33… or sip:desk@pbx.example. Empty: transfers are off.')
+param callsTransferTo string = ''
+
+@description('Failed identity checks after which a call is locked (CALLS_MAX_VERIFY_ATTEMPTS).')
+@minValue(1)
+@maxValue(10)
+param callsMaxVerifyAttempts int = 3
+
 // The Event Grid subscriptions need the app's blobs_extension and eventgrid_extension system keys, which exist only
 // once the app code has been deployed and has started (see modules/blobEvents.bicep and modules/emailEvents.bicep).
 @description('Create the Event Grid subscriptions that run the dossiersInbox blob trigger when a file lands in dossiers-inbox and the emailDeliveryReport function for each email delivery report. Keep false on the first deployment; after the first code deployment, deploy again with true, and keep it true.')
@@ -324,6 +355,14 @@ module functionApp 'modules/functionApp.bicep' = {
     mailboxSenderCooldownHours: mailboxSenderCooldownHours
     mailboxMaxRepliesPerHour: mailboxMaxRepliesPerHour
     mailboxMaxMessageBytes: mailboxMaxMessageBytes
+    livekitUrl: livekitUrl
+    livekitApiKey: livekitApiKey
+    livekitApiSecretSecretName: livekitApiSecretSecretName
+    callsAgentName: callsAgentName
+    callsTokenTtlMinutes: callsTokenTtlMinutes
+    callsSipTrunkId: callsSipTrunkId
+    callsTransferTo: callsTransferTo
+    callsMaxVerifyAttempts: callsMaxVerifyAttempts
   }
 }
 

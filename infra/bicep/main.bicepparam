@@ -52,6 +52,16 @@ param mailboxMinConfidence = '0.7'
 param mailboxSenderCooldownHours = 24
 param mailboxMaxRepliesPerHour = 100
 param mailboxMaxMessageBytes = 1048576
+// Call centre: off while livekitUrl is empty. With LiveKit Cloud: livekitUrl = 'wss://<project>.livekit.cloud',
+// livekitApiKey = 'API…', and the API secret put in the vault, its secret name in livekitApiSecretSecretName.
+param livekitUrl = ''
+param livekitApiKey = ''
+param livekitApiSecretSecretName = ''
+param callsAgentName = 'insurance-agent'
+param callsTokenTtlMinutes = 15
+param callsSipTrunkId = ''
+param callsTransferTo = ''
+param callsMaxVerifyAttempts = 3
 // Event Grid delivery to the dossiersInbox blob trigger and the emailDeliveryReport function. Keep false on the first
 // deployment: the subscriptions need the app's blobs_extension and eventgrid_extension keys, which exist only after the
 // first code deployment. Then set true, deploy again, and keep it true.

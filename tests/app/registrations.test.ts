@@ -92,6 +92,38 @@ const EXPECTED = [
   functionRoute('mailboxReject', 'mailbox/messages/{id}/reject', 'POST'),
   functionRoute('mailboxPollNow', 'mailbox/poll', 'POST'),
   functionRoute('mailboxStats', 'mailbox/stats', 'GET'),
+  functionRoute('callsToken', 'calls/token', 'POST'),
+  {
+    name: 'callsLivekitWebhook',
+    bindings: [
+      {
+        type: 'httpTrigger',
+        direction: 'in',
+        route: 'calls/livekit-webhook',
+        methods: ['POST'],
+        authLevel: 'anonymous',
+      },
+      httpOut,
+    ],
+  },
+  functionRoute('callsOutbound', 'calls/outbound', 'POST'),
+  functionRoute('callsPoliciesImport', 'calls/policies/import', 'POST'),
+  functionRoute('callsTool', 'calls/{id}/tools/{tool}', 'POST'),
+  functionRoute('callsReport', 'calls/{id}/report', 'POST'),
+  {
+    name: 'callsAnalyse',
+    bindings: [
+      {
+        type: 'queueTrigger',
+        direction: 'in',
+        queueName: 'call-analysis',
+        connection: 'AzureWebJobsStorage',
+      },
+    ],
+  },
+  functionRoute('callsMetrics', 'calls/metrics', 'GET'),
+  functionRoute('callsList', 'calls', 'GET'),
+  functionRoute('callsGet', 'calls/{id}', 'GET'),
   {
     name: 'healthLiveness',
     bindings: [

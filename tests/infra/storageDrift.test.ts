@@ -3,7 +3,7 @@ import path from 'node:path';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Tree } from 'web-tree-sitter';
-import { CONTAINERS } from '../../functions/platform/storageNames';
+import { CONTAINERS, QUEUES, TABLES } from '../../functions/platform/storageNames';
 import {
   REPO_ROOT,
   listBicepFiles,
@@ -13,10 +13,11 @@ import {
   resourceDeclarations,
   resourceNames,
   stringTemplate,
-  type Located,
 } from '../support/bicepParser';
 
 const CONTAINER_TYPE = 'Microsoft.Storage/storageAccounts/blobServices/containers@';
+const QUEUE_TYPE = 'Microsoft.Storage/storageAccounts/queueServices/queues@';
+const TABLE_TYPE = 'Microsoft.Storage/storageAccounts/tableServices/tables@';
 const SYSTEM_TOPIC_TYPE = 'Microsoft.EventGrid/systemTopics@';
 const EVENT_SUBSCRIPTION_TYPE = 'Microsoft.EventGrid/systemTopics/eventSubscriptions@';
 const TRIGGERS_DIR = path.join(REPO_ROOT, 'functions', 'triggers');
@@ -140,8 +141,10 @@ function eventGridBlobTriggers(): EventGridBlobTrigger[] {
 
 describe('storage drift: storageNames.ts, functions/triggers, infra/bicep', () => {
   let files: BicepFile[];
-  let containers: Located[];
   let subscriptions: EventSubscription[];
+  /** The names the Bicep files create resources of a type with. */
+  const created = (typePrefix: string): Set<string> =>
+    new Set(files.flatMap((file) => resourceNames(file.tree, typePrefix)).map((n) => n.value));
   beforeAll(async () => {
     files = await Promise.all(
       listBicepFiles().map(async (file) => ({
@@ -149,16 +152,19 @@ describe('storage drift: storageNames.ts, functions/triggers, infra/bicep', () =
         tree: await parseBicep(readFileSync(file, 'utf8')),
       })),
     );
-    containers = files.flatMap((file) => resourceNames(file.tree, CONTAINER_TYPE));
     subscriptions = files.flatMap(eventSubscriptions);
   });
 
-  it('creates every container in CONTAINERS as a blob container resource', () => {
-    const created = new Set(containers.map((c) => c.value));
-    const missing = Object.entries(CONTAINERS)
-      .filter(([, name]) => !created.has(name))
-      .map(([key, name]) => `CONTAINERS.${key} (${name})`);
-    expect(missing, `blob containers missing from the Bicep: ${missing.join(', ')}`).toEqual([]);
+  it.each([
+    ['CONTAINERS', 'blob container', CONTAINERS, CONTAINER_TYPE],
+    ['QUEUES', 'queue', QUEUES, QUEUE_TYPE],
+    ['TABLES', 'table', TABLES, TABLE_TYPE],
+  ] as const)('creates every name in %s as a %s resource', (list, kind, names, typePrefix) => {
+    const deployed = created(typePrefix);
+    const missing = Object.entries(names)
+      .filter(([, name]) => !deployed.has(name))
+      .map(([key, name]) => `${list}.${key} (${name})`);
+    expect(missing, `${kind}s missing from the Bicep: ${missing.join(', ')}`).toEqual([]);
   });
 
   it('delivers BlobCreated events of CONTAINERS.dossiersInbox through an Event Grid subscription to the blob extension webhook', () => {

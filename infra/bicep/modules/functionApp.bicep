@@ -1,8 +1,8 @@
 // The Flex Consumption plan and the function app. On Flex Consumption the language runtime and its version
 // are set in functionAppConfig.runtime; the FUNCTIONS_WORKER_RUNTIME and WEBSITE_NODE_DEFAULT_VERSION app settings
 // are deprecated on this plan and not set here. Storage, telemetry and Azure OpenAI use the user-assigned
-// identity, with no keys; the only keys (optional third-party AI providers) stay in Key Vault and reach the app
-// as Key Vault references.
+// identity, with no keys; the only keys (optional third-party AI providers, the mailbox password, the LiveKit API
+// secret) stay in Key Vault and reach the app as Key Vault references.
 
 @description('Name of the Flex Consumption plan.')
 param planName string
@@ -213,6 +213,36 @@ param mailboxMaxRepliesPerHour int = 100
 @minValue(1024)
 @maxValue(52428800)
 param mailboxMaxMessageBytes int = 1048576
+
+@description('LiveKit server WebSocket URL (LIVEKIT_URL), wss://<project>.livekit.cloud. Empty: the call centre\'s token, outbound and transfer routes answer 503.')
+param livekitUrl string = ''
+
+@description('LiveKit API key (LIVEKIT_API_KEY); required with livekitUrl. Empty: not set.')
+param livekitApiKey string = ''
+
+@description('Name of the Key Vault secret holding the LiveKit API secret (LIVEKIT_API_SECRET); required with livekitUrl. Empty: the setting stays empty.')
+param livekitApiSecretSecretName string = ''
+
+@description('The voice agent dispatched into every call room (CALLS_AGENT_NAME): letters, digits, - and _.')
+@minLength(1)
+@maxLength(64)
+param callsAgentName string = 'insurance-agent'
+
+@description('Lifetime of a caller token in minutes (CALLS_TOKEN_TTL_MINUTES).')
+@minValue(1)
+@maxValue(1440)
+param callsTokenTtlMinutes int = 15
+
+@description('LiveKit outbound SIP trunk id, ST_… (CALLS_SIP_TRUNK_ID). Empty: outbound calls are off.')
+param callsSipTrunkId string = ''
+
+@description('The human desk callers are transferred to (CALLS_TRANSFER_TO): tel:+33… or sip:desk@pbx.example. Empty: transfers are off.')
+param callsTransferTo string = ''
+
+@description('Failed identity checks after which a call is locked (CALLS_MAX_VERIFY_ATTEMPTS).')
+@minValue(1)
+@maxValue(10)
+param callsMaxVerifyAttempts int = 3
 
 @description('Memory of each instance in MB.')
 @allowed([
@@ -507,6 +537,39 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'MAILBOX_MAX_MESSAGE_BYTES'
           value: string(mailboxMaxMessageBytes)
+        }
+        // Call centre: token, outbound and transfer routes answer 503 while LIVEKIT_URL is empty.
+        {
+          name: 'LIVEKIT_URL'
+          value: livekitUrl
+        }
+        {
+          name: 'LIVEKIT_API_KEY'
+          value: livekitApiKey
+        }
+        {
+          name: 'LIVEKIT_API_SECRET'
+          value: empty(livekitApiSecretSecretName) ? '' : '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${livekitApiSecretSecretName})'
+        }
+        {
+          name: 'CALLS_AGENT_NAME'
+          value: callsAgentName
+        }
+        {
+          name: 'CALLS_TOKEN_TTL_MINUTES'
+          value: string(callsTokenTtlMinutes)
+        }
+        {
+          name: 'CALLS_SIP_TRUNK_ID'
+          value: callsSipTrunkId
+        }
+        {
+          name: 'CALLS_TRANSFER_TO'
+          value: callsTransferTo
+        }
+        {
+          name: 'CALLS_MAX_VERIFY_ATTEMPTS'
+          value: string(callsMaxVerifyAttempts)
         }
         // Third-party keys: a Key Vault reference when a secret name is given, else empty (not set).
         {

@@ -71,6 +71,7 @@ var appContainerNames = [
   'dossiers-work'
   'mailbox-raw'
   'mailbox-knowledge'
+  'call-transcripts'
 ]
 
 resource appContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
@@ -83,8 +84,8 @@ resource appContainers 'Microsoft.Storage/storageAccounts/blobServices/container
   }
 ]
 
-// The app's queues and tables, named as in storageNames.ts (QUEUES, TABLES). The app creates them on first use too;
-// deployed here so the queue trigger listens from the first start.
+// The app's queues and tables, named as in storageNames.ts (QUEUES, TABLES); tests/infra fails when one there is
+// missing here. The app creates them on first use too; deployed here so the queue triggers listen from the first start.
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: storageAccount
   name: 'default'
@@ -93,6 +94,7 @@ resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-0
 resource appQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [
   for queueName in [
     'mailbox-incoming'
+    'call-analysis'
   ]: {
     parent: queueService
     name: queueName
@@ -111,6 +113,9 @@ resource appTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-
     'emailsends'
     'emailsuppressions'
     'mailboxledger'
+    'calls'
+    'callpolicies'
+    'callclaims'
   ]: {
     parent: tableService
     name: tableName
