@@ -5,6 +5,7 @@ import {
   startLiveKitServer,
   webhookEvents,
   type LiveKitRequest,
+  type LiveKitServer,
   type LiveKitWebhookEvent,
 } from '../local/servers/livekitServer';
 
@@ -72,7 +73,7 @@ function unreachable(error: unknown): string {
 }
 
 /** Reads commands on stdin and plays the webhooks of the rooms it starts. */
-async function webhookConsole(url: string): Promise<void> {
+async function webhookConsole(server: LiveKitServer, url: string): Promise<void> {
   const rooms = new Map<string, ReturnType<typeof webhookEvents>>();
   let last: LiveKitWebhookEvent | undefined;
 
@@ -97,22 +98,23 @@ async function webhookConsole(url: string): Promise<void> {
       if (rooms.has(room)) return out(`${room} is already started here; hangup ${room} first.`);
       const events = webhookEvents(room);
       rooms.set(room, events);
-      await send(
-        events.roomStarted(),
-        events.participantJoined({
-          identity: CALLER,
-          kind: 'SIP',
-          name: `Phone ${CALLER_NUMBER}`,
-          attributes: { 'sip.phoneNumber': CALLER_NUMBER, 'sip.callStatus': 'active' },
-        }),
-        events.participantJoined({ identity: AGENT, kind: 'AGENT', name: 'insurance-agent' }),
-        events.trackPublished({ identity: AGENT, type: 'AUDIO' }),
-      );
+      const started = events.roomStarted();
+      const caller = events.participantJoined({
+        identity: CALLER,
+        kind: 'SIP',
+        name: `Phone ${CALLER_NUMBER}`,
+        attributes: { 'sip.phoneNumber': CALLER_NUMBER, 'sip.callStatus': 'active' },
+      });
+      const agent = events.participantJoined({ identity: AGENT, kind: 'AGENT', name: 'insurance-agent' });
+      // The server knows them too, so a transfer or a listing finds them.
+      for (const joined of [caller, agent]) if (joined.participant) server.join(room, joined.participant);
+      await send(started, caller, agent, events.trackPublished({ identity: AGENT, type: 'AUDIO' }));
     },
     hangup: async (room) => {
       const events = room ? rooms.get(room) : undefined;
       if (!room || !events) return out(`No room ${room ?? ''} started here: start <room> first.`);
       rooms.delete(room);
+      server.finish(room);
       await send(
         events.participantLeft({ identity: CALLER, disconnectReason: 'CLIENT_INITIATED' }),
         events.roomFinished(),
@@ -160,7 +162,7 @@ async function main(): Promise<void> {
   out(`  LIVEKIT_URL=${server.wsUrl} LIVEKIT_API_KEY=${API_KEY} LIVEKIT_API_SECRET=${API_SECRET}`);
   out(`Webhooks go to ${webhookUrl.data} (LIVEKIT_WEBHOOK_URL).`);
   out('Requests appear below; type help for the webhook commands; Ctrl-C stops.');
-  await webhookConsole(webhookUrl.data);
+  await webhookConsole(server, webhookUrl.data);
 }
 
 main().catch((error: unknown) => {

@@ -296,6 +296,19 @@ export class LiveKitServer {
     this.now = options.now ?? (() => new Date());
   }
 
+  /**
+   * A participant enters a room, as when a client or the SIP bridge joins (the room is created if absent).
+   * Webhooks are separate: send the matching `participant_joined` with `webhookEvents`.
+   */
+  join(roomName: string, participant: ParticipantJson): void {
+    this.ensureRoom(roomName).participants.set(participant.identity, participant);
+  }
+
+  /** The room closes (its last participant left): it is gone from ListRooms, as after `room_finished`. */
+  finish(roomName: string): void {
+    this.roomStates.delete(roomName);
+  }
+
   /** The rooms with their participants, as ListRooms and ListParticipants would show them. */
   get rooms(): LiveKitRoom[] {
     return [...this.roomStates.values()].map(({ room, participants }) => ({

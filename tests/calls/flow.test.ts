@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SipClient, TokenVerifier } from 'livekit-server-sdk';
+import { TokenVerifier } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type AzuriteInstance } from '../../local/azurite';
 import { LocalHost, readHostJson } from '../../local/localHost';
@@ -113,17 +113,19 @@ async function newCall() {
 async function phoneCallerJoins(roomName: string) {
   const events = webhookEvents(roomName);
   const identity = `sip_${CALLER_NUMBER}`;
-  // The SIP bridge puts the caller in the room (the local server then knows them, for the transfer).
-  await new SipClient(livekit.url, CREDENTIALS.apiKey, CREDENTIALS.apiSecret).createSipParticipant(
-    'ST_inbound',
-    CALLER_NUMBER,
-    roomName,
-    { participantIdentity: identity },
-  );
+  const started = events.roomStarted();
+  const caller = events.participantJoined({
+    identity,
+    kind: 'SIP',
+    attributes: { 'sip.phoneNumber': CALLER_NUMBER },
+  });
+  // The SIP bridge puts the caller in the room: the local server knows them, for the transfer.
+  if (caller.participant) livekit.join(roomName, caller.participant);
   for (const event of [
-    events.roomStarted(),
-    events.participantJoined({ identity, kind: 'SIP', attributes: { 'sip.phoneNumber': CALLER_NUMBER } }),
+    started,
+    caller,
     events.participantJoined({ identity: 'agent-1', kind: 'AGENT' }),
+    events.trackPublished({ identity: 'agent-1', type: 'AUDIO' }),
   ])
     expect((await deliver(event)).status).toBe(200);
   return { events, identity };
