@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { startAzurite, type AzuriteInstance } from '../local/azurite';
 import { mulberry32 } from '../local/servers/aiServer';
 import { signWebhook, startLiveKitServer, webhookEvents } from '../local/servers/livekitServer';
 import { round } from './figures';
+import { azuritePid, cpuSeconds } from './processes';
 
 /**
  * `npm run bench:calls`: the call centre's two hot paths through the local host (`dist/cli/serve.js`
@@ -742,30 +743,6 @@ function cpuBoundRates(cpuMs: { host: number; azurite: number; bench: number }) 
     hostThreadPerSecond: round(1000 / cpuMs.host),
     allCpusPerSecond: round((availableParallelism() * 1000) / (cpuMs.host + cpuMs.azurite + cpuMs.bench)),
   };
-}
-
-/** CPU seconds (user + system) of a process, from /proc/<pid>/stat (in clock ticks of 10 ms). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces): state first, utime and stime 12th and 13th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** The Azurite process, found by its table port on its command line. */
-function azuritePid(azurite: AzuriteInstance): number {
-  const port = `\0${azurite.ports.table}\0`;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let command = '';
-    try {
-      command = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-    } catch {
-      continue; // ended meanwhile
-    }
-    if (command.includes('azurite') && command.includes(port)) return Number(entry);
-  }
-  throw new Error(`No Azurite process with table port ${azurite.ports.table} in /proc.`);
 }
 
 main().catch((error: unknown) => {

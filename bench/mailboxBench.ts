@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -8,7 +8,7 @@ import { ImapFlow } from 'imapflow';
 import { createTransport } from 'nodemailer';
 import type { StorageClients } from '../functions/platform/storage';
 import { TABLES } from '../functions/platform/storageNames';
-import type { AzuriteInstance } from '../local/azurite';
+import { azuritePid, cpuSeconds } from './processes';
 import { mulberry32 } from '../local/servers/aiServer';
 import { startSmtpSink, type SinkMessage } from '../local/servers/smtpSink';
 import { SCHOOL, startMailboxWorld, type MailboxWorld } from '../local/servers/mailWorld';
@@ -709,30 +709,6 @@ async function killHalfWay(world: World, host: HostProcess, mails: BenchMail[], 
 }
 
 // --- helpers -----------------------------------------------------------------------------------------
-
-/** CPU seconds (user + system) of a process, from /proc/<pid>/stat (in clock ticks of 10 ms). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces): state first, utime and stime 12th and 13th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** The Azurite process of this world, found by its table port on its command line. */
-function azuritePid(azurite: AzuriteInstance): number {
-  const port = `\0${azurite.ports.table}\0`;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let command = '';
-    try {
-      command = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-    } catch {
-      continue; // ended meanwhile
-    }
-    if (command.includes('azurite') && command.includes(port)) return Number(entry);
-  }
-  throw new Error(`No Azurite process with table port ${azurite.ports.table} in /proc.`);
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);

@@ -2,7 +2,7 @@ import { RestError } from '@azure/core-rest-pipeline';
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 import { ConflictError } from '../platform/errors';
-import { ensureTable } from '../platform/tables';
+import { ensureTable, findEntity } from '../platform/tables';
 import type { Policy } from './policyCsv';
 
 export type StoredPolicy = Omit<Policy, 'line'>;
@@ -71,14 +71,8 @@ export class InsurerStore {
 
   async policy(policyNumber: string): Promise<StoredPolicy | undefined> {
     if (!/^[A-Z0-9-]{3,40}$/.test(policyNumber)) return undefined;
-    await ensureTable(this.policies);
-    try {
-      const row = await this.policies.getEntity<Record<string, unknown>>(POLICY_PARTITION, policyNumber);
-      return policySchema.parse(row);
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw error;
-    }
+    const row = await findEntity(this.policies, POLICY_PARTITION, policyNumber);
+    return row && policySchema.parse(row);
   }
 
   /** Stores a new claim; an existing one with the same number is returned as it is (never overwritten). */
@@ -98,14 +92,8 @@ export class InsurerStore {
 
   async claim(claimNumber: string): Promise<Claim | undefined> {
     if (!/^[A-Z0-9-]{3,40}$/.test(claimNumber)) return undefined;
-    await ensureTable(this.claims);
-    try {
-      const row = await this.claims.getEntity<Record<string, unknown>>(CLAIM_PARTITION, claimNumber);
-      return claimSchema.parse(row);
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw error;
-    }
+    const row = await findEntity(this.claims, CLAIM_PARTITION, claimNumber);
+    return row && claimSchema.parse(row);
   }
 
   async claimsOf(policyNumber: string): Promise<Claim[]> {

@@ -2,7 +2,7 @@ import { RestError } from '@azure/core-rest-pipeline';
 import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { ConflictError } from '../platform/errors';
-import { ensureTable } from '../platform/tables';
+import { ensureTable, findEntity } from '../platform/tables';
 
 export const CALL_STATUSES = ['created', 'dialing', 'active', 'ended', 'failed'] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];
@@ -140,13 +140,8 @@ export class CallStore {
 
   async get(id: string): Promise<StoredCall | undefined> {
     if (!/^[a-z0-9]{16}$/.test(id)) return undefined;
-    await ensureTable(this.table);
-    try {
-      return fromEntity(await this.table.getEntity<Record<string, unknown>>(CALL_PARTITION, id));
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw error;
-    }
+    const row = await findEntity(this.table, CALL_PARTITION, id);
+    return row && fromEntity(row);
   }
 
   /**
