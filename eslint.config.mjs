@@ -12,7 +12,7 @@ const capabilityFiles = ['functions/**/*.ts'];
 const outsideCapabilities = ['functions/app/**', 'functions/triggers/**', 'functions/platform/**'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.azurite/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.azurite/**', 'agent/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -83,5 +83,24 @@ export default tseslint.config(
       ],
     },
   },
-  { files: ['eslint.config.mjs'], ...tseslint.configs.disableTypeChecked },
+  {
+    // The agent is its own package and image: its code imports nothing of the Function App (its tests may
+    // use the local host, to reach the real backend).
+    files: ['agent/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../../**'],
+              message:
+                'agent/src imports only agent/ and its own dependencies: the image carries nothing else.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  { files: ['eslint.config.mjs', 'agent/scripts/*.mjs'], ...tseslint.configs.disableTypeChecked },
 );
