@@ -9,8 +9,8 @@ import { createInsuranceAgent, greetingFor } from './insuranceAgent.js';
 import { languageModel, speechToText, textToSpeech } from './providers.js';
 import { loadAgentSettings } from './settings.js';
 
-/** Calls in progress get this long to finish on SIGTERM: Container Apps' termination grace period (agentApp.bicep). */
-const DRAIN_MS = 10 * 60_000;
+/** Calls in progress get this long to finish on SIGTERM: inside Container Apps' 600 s grace period (agentApp.bicep), leaving time to close job processes. */
+const DRAIN_MS = 8 * 60_000 + 30_000;
 
 /** The callee's identity in an outbound room. */
 const CALLEE = 'callee';

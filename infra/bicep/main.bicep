@@ -1,12 +1,13 @@
 // The automation suite in one resource group: a Flex Consumption function app (Node.js 22) running as a
 // user-assigned managed identity, its host storage (no shared keys), workspace-based Application Insights
 // (Entra ID authentication only), Azure OpenAI (Entra ID authentication only, one gpt-4o-mini deployment) and a
-// Key Vault (RBAC) for optional third-party AI keys, the mailbox password and the LiveKit API secret, which operators add
-// themselves (see modules/keyVault.bicep),
+// Key Vault (RBAC) for optional third-party AI keys, the mailbox password, the LiveKit API secret and the voice agent's
+// keys, which operators add themselves (see modules/keyVault.bicep),
 // Azure Communication Services Email with an Azure-managed domain (see modules/email.bicep), and Event Grid delivery
 // of the dossiers-inbox blob events and of the email delivery reports to the app (see modules/blobEvents.bicep and
 // modules/emailEvents.bicep: deploy once with deployEventSubscription = false, deploy the code, then deploy again
-// with deployEventSubscription = true).
+// with deployEventSubscription = true), and, with deployAgent = true, the insurance voice agent (agent/) as an
+// always-on Container App running as the same identity (see modules/agentApp.bicep; push its image first).
 //
 //   az deployment group create -g <resource-group> -f infra/bicep/main.bicep -p infra/bicep/main.bicepparam
 
@@ -215,6 +216,89 @@ param callsTransferTo string = ''
 @maxValue(10)
 param callsMaxVerifyAttempts int = 3
 
+// The voice agent (agent/): a LiveKit Agents worker in Container Apps. It shares the call centre's LiveKit settings
+// (livekitUrl, livekitApiKey, livekitApiSecretSecretName, callsAgentName) and the Azure OpenAI deployment.
+@description('Deploy the voice agent as a Container App (modules/agentApp.bicep). Push its image and put its secrets in the vault first.')
+param deployAgent bool = false
+
+@description('The agent image, e.g. <registry>.azurecr.io/insurance-agent:1, built from agent/Dockerfile. Required with deployAgent.')
+param agentImage string = ''
+
+@description('The registry server the image is pulled from with the managed identity, e.g. <registry>.azurecr.io. Required with deployAgent.')
+param agentRegistryServer string = ''
+
+@description('Name of an Azure Container Registry in this resource group on which the identity gets AcrPull. Empty: grant AcrPull on the registry yourself.')
+param agentAcrName string = ''
+
+@description('Name of the Key Vault secret holding the Function App key the agent calls its tools with (AGENT_TOOLS_KEY). Required with deployAgent.')
+param agentToolsKeySecretName string = ''
+
+@description('Language the agent speaks (AGENT_LANGUAGE).')
+@allowed([
+  'fr'
+  'en'
+])
+param agentLanguage string = 'fr'
+
+@description('The agent\'s LLM (AGENT_LLM): azure (the Azure OpenAI deployment, with the managed identity), openai (an OpenAI-compatible server) or google (Gemini).')
+@allowed([
+  'azure'
+  'openai'
+  'google'
+])
+param agentLlm string = 'azure'
+
+@description('OpenAI-compatible API base URL for the agent (its OPENAI_BASE_URL), with agentLlm = openai. Empty: not set.')
+param agentOpenAiBaseUrl string = ''
+
+@description('OpenAI model for the agent (its OPENAI_MODEL), with agentLlm = openai. Empty: not set.')
+param agentOpenAiModel string = ''
+
+@description('Name of the Key Vault secret holding the agent\'s OpenAI API key (its OPENAI_API_KEY). Empty: not set.')
+param agentOpenAiApiKeySecretName string = ''
+
+@description('Gemini model (GEMINI_MODEL), with agentLlm = google. Empty: not set.')
+param agentGeminiModel string = ''
+
+@description('Name of the Key Vault secret holding the Google API key (GOOGLE_API_KEY), with agentLlm = google. Empty: not set.')
+param agentGoogleApiKeySecretName string = ''
+
+@description('Name of the Key Vault secret holding the Deepgram API key (DEEPGRAM_API_KEY): speech-to-text, and text-to-speech with agentTts = deepgram. Required with deployAgent.')
+param deepgramApiKeySecretName string = ''
+
+@description('The agent\'s text-to-speech provider (AGENT_TTS).')
+@allowed([
+  'deepgram'
+  'elevenlabs'
+  'cartesia'
+])
+param agentTts string = 'deepgram'
+
+@description('Text-to-speech voice (AGENT_TTS_VOICE). Empty: the provider\'s default for the language.')
+param agentTtsVoice string = ''
+
+@description('Name of the Key Vault secret holding the ElevenLabs API key (ELEVEN_API_KEY), with agentTts = elevenlabs. Empty: not set.')
+param elevenApiKeySecretName string = ''
+
+@description('Name of the Key Vault secret holding the Cartesia API key (CARTESIA_API_KEY), with agentTts = cartesia. Empty: not set.')
+param cartesiaApiKeySecretName string = ''
+
+@description('CPU cores of each agent replica, as a string (e.g. 1.0); with agentMemory, a combination Container Apps offers.')
+param agentCpu string = '1.0'
+
+@description('Memory of each agent replica, e.g. 2Gi.')
+param agentMemory string = '2Gi'
+
+@description('Most agent replicas (at least one always runs).')
+@minValue(1)
+@maxValue(30)
+param agentMaxReplicas int = 3
+
+@description('Seconds a stopping agent replica has, after SIGTERM, for its calls in progress to finish.')
+@minValue(30)
+@maxValue(600)
+param agentTerminationGracePeriodSeconds int = 600
+
 // The Event Grid subscriptions need the app's blobs_extension and eventgrid_extension system keys, which exist only
 // once the app code has been deployed and has started (see modules/blobEvents.bicep and modules/emailEvents.bicep).
 @description('Create the Event Grid subscriptions that run the dossiersInbox blob trigger when a file lands in dossiers-inbox and the emailDeliveryReport function for each email delivery report. Keep false on the first deployment; after the first code deployment, deploy again with true, and keep it true.')
@@ -393,6 +477,51 @@ module emailEvents 'modules/emailEvents.bicep' = {
   }
 }
 
+// The voice agent. Takes the keyVault, ai and functionApp outputs, so it deploys after the identity's role
+// assignments on the vault and Azure OpenAI exist, and calls the Function App's tools on its https URL.
+module agentApp 'modules/agentApp.bicep' = if (deployAgent) {
+  name: 'agentApp'
+  params: {
+    environmentName: 'cae-${appName}-${suffix}'
+    name: 'ca-${appName}-agent'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    identityPrincipalId: identity.outputs.principalId
+    workspaceId: monitoring.outputs.workspaceId
+    image: agentImage
+    registryServer: agentRegistryServer
+    acrName: agentAcrName
+    keyVaultUri: keyVault.outputs.uri
+    cpu: agentCpu
+    memory: agentMemory
+    maxReplicas: agentMaxReplicas
+    terminationGracePeriodSeconds: agentTerminationGracePeriodSeconds
+    toolsUrl: 'https://${functionApp.outputs.defaultHostname}'
+    livekitUrl: livekitUrl
+    livekitApiKey: livekitApiKey
+    livekitApiSecretSecretName: livekitApiSecretSecretName
+    agentName: callsAgentName
+    toolsKeySecretName: agentToolsKeySecretName
+    language: agentLanguage
+    llm: agentLlm
+    azureOpenAiEndpoint: ai.outputs.endpoint
+    azureOpenAiDeployment: ai.outputs.deploymentName
+    azureOpenAiApiVersion: azureOpenAiApiVersion
+    openAiBaseUrl: agentOpenAiBaseUrl
+    openAiModel: agentOpenAiModel
+    openAiApiKeySecretName: agentOpenAiApiKeySecretName
+    geminiModel: agentGeminiModel
+    googleApiKeySecretName: agentGoogleApiKeySecretName
+    deepgramApiKeySecretName: deepgramApiKeySecretName
+    tts: agentTts
+    ttsVoice: agentTtsVoice
+    elevenApiKeySecretName: elevenApiKeySecretName
+    cartesiaApiKeySecretName: cartesiaApiKeySecretName
+  }
+}
+
 @description('Name of the function app.')
 output functionAppName string = functionApp.outputs.name
 
@@ -402,7 +531,10 @@ output functionAppHostName string = functionApp.outputs.defaultHostname
 @description('Client id of the managed identity the app runs as.')
 output identityClientId string = identity.outputs.clientId
 
-@description('Name of the Key Vault where operators put the OpenAI / Anthropic API keys.')
+@description('Principal id of the managed identity (to grant it AcrPull on a registry in another resource group).')
+output identityPrincipalId string = identity.outputs.principalId
+
+@description('Name of the Key Vault where operators put the secrets (API keys, mailbox password, LiveKit secret, agent keys).')
 output keyVaultName string = keyVault.outputs.name
 
 @description('Name of the Event Grid system topic of the storage account.')
@@ -416,3 +548,6 @@ output emailSender string = email.outputs.senderAddress
 
 @description('Azure OpenAI endpoint the app calls.')
 output azureOpenAiEndpoint string = ai.outputs.endpoint
+
+@description('Name of the voice agent\'s container app; empty unless deployAgent.')
+output agentAppName string = deployAgent ? agentApp.outputs.name : ''

@@ -62,6 +62,34 @@ param callsTokenTtlMinutes = 15
 param callsSipTrunkId = ''
 param callsTransferTo = ''
 param callsMaxVerifyAttempts = 3
+// Voice agent (agent/): off until deployAgent = true. It uses the LiveKit settings above and the Azure OpenAI
+// deployment. Before deploying it: push the image (az acr build --registry <registry> --image insurance-agent:1 agent),
+// put its secrets in the vault (a function key of the app as agentToolsKeySecretName, the Deepgram key, and the
+// LiveKit API secret), and set agentImage = '<registry>.azurecr.io/insurance-agent:1',
+// agentRegistryServer = '<registry>.azurecr.io', agentAcrName = '<registry>' (a registry in this resource group;
+// else grant the identity AcrPull yourself), agentToolsKeySecretName = 'agent-tools-key',
+// deepgramApiKeySecretName = 'deepgram-api-key'.
+param deployAgent = false
+param agentImage = ''
+param agentRegistryServer = ''
+param agentAcrName = ''
+param agentToolsKeySecretName = ''
+param agentLanguage = 'fr'
+param agentLlm = 'azure'
+param agentOpenAiBaseUrl = ''
+param agentOpenAiModel = ''
+param agentOpenAiApiKeySecretName = ''
+param agentGeminiModel = ''
+param agentGoogleApiKeySecretName = ''
+param deepgramApiKeySecretName = ''
+param agentTts = 'deepgram'
+param agentTtsVoice = ''
+param elevenApiKeySecretName = ''
+param cartesiaApiKeySecretName = ''
+param agentCpu = '1.0'
+param agentMemory = '2Gi'
+param agentMaxReplicas = 3
+param agentTerminationGracePeriodSeconds = 600
 // Event Grid delivery to the dossiersInbox blob trigger and the emailDeliveryReport function. Keep false on the first
 // deployment: the subscriptions need the app's blobs_extension and eventgrid_extension keys, which exist only after the
 // first code deployment. Then set true, deploy again, and keep it true.

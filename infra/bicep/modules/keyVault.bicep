@@ -1,11 +1,19 @@
-// The Key Vault holding the suite's third-party API keys (OpenAI, Anthropic). Access is by Azure RBAC only:
-// the app's managed identity holds Key Vault Secrets User and reads the secrets through Key Vault references
-// in its app settings (@Microsoft.KeyVault(VaultName=...;SecretName=...)).
+// The Key Vault holding the suite's secrets. Access is by Azure RBAC only: the managed identity holds Key Vault
+// Secrets User and reads the secrets through Key Vault references, in the function app's settings
+// (@Microsoft.KeyVault(VaultName=...;SecretName=...)) and in the voice agent's Container Apps secrets
+// (keyVaultUrl + identity, see agentApp.bicep). A role assignment on the vault covers both.
 //
 // This template creates no secrets: a secret in a template is a secret in the deployment history. Operators
 // put them in the vault themselves (with a role such as Key Vault Secrets Officer on the vault), e.g.
-//   az keyvault secret set --vault-name <vault> --name <secret-name> --file <file-with-the-key>
-// then pass the secret names to the deployment (openAiApiKeySecretName, anthropicApiKeySecretName).
+//   az keyvault secret set --vault-name <vault> --name <secret-name> --file <file-with-the-value>
+// then pass each secret's name to the deployment (main.bicep parameter in brackets); each is optional:
+//   function app:  OpenAI API key (openAiApiKeySecretName), Anthropic API key (anthropicApiKeySecretName),
+//                  mailbox password (mailboxPasswordSecretName),
+//                  LiveKit API secret (livekitApiSecretSecretName, also read by the voice agent);
+//   voice agent:   a function key of the app for its tools (agentToolsKeySecretName), Deepgram API key
+//                  (deepgramApiKeySecretName), and as the providers chosen need them: ElevenLabs
+//                  (elevenApiKeySecretName), Cartesia (cartesiaApiKeySecretName), OpenAI-compatible server
+//                  (agentOpenAiApiKeySecretName), Google Gemini (agentGoogleApiKeySecretName).
 
 @description('Globally unique Key Vault name: 3 to 24 letters, digits and hyphens, starting with a letter.')
 @minLength(3)
