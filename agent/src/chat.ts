@@ -3,7 +3,14 @@ import { runTextChat } from './textChat.js';
 
 /** `npm run agent:chat`: the agent by text in the terminal (see textChat.ts). */
 const lines = createInterface({ input: process.stdin, terminal: process.stdin.isTTY });
-runTextChat({ env: process.env, input: lines, write: (line) => process.stdout.write(`${line}\n`) })
+// Iterate from now: lines piped in while the chat opens its call would otherwise be read before anyone
+// listens, and lost.
+const iterator = lines[Symbol.asyncIterator]();
+runTextChat({
+  env: process.env,
+  input: { [Symbol.asyncIterator]: () => iterator },
+  write: (line) => process.stdout.write(`${line}\n`),
+})
   .then(({ reported }) => {
     process.exitCode = reported ? 0 : 1;
   })

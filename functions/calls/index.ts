@@ -68,7 +68,12 @@ const newCallId = () => randomBytes(8).toString('hex');
 
 /** Calls that are over take no more tool calls: the agent of a finished call cannot act for it. */
 function isOver(record: CallRecord): boolean {
-  return record.status === 'ended' || record.status === 'failed' || Boolean(record.callerLeftAt);
+  return (
+    record.status === 'ended' ||
+    record.status === 'failed' ||
+    Boolean(record.callerLeftAt) ||
+    Boolean(record.endRequestedAt)
+  );
 }
 
 /**

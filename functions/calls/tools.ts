@@ -251,13 +251,22 @@ const transfer: Handler<'transfer'> = async (call, _input, context) => {
 };
 
 const endCall: Handler<'end-call'> = async (call, _input, context) => {
-  if (context.settings.livekit) await context.livekit().endRoom(call.room);
+  // The end is recorded whatever LiveKit says: the agent leaves anyway, and the room then empties.
+  let roomClosed = false;
+  if (context.settings.livekit) {
+    try {
+      await context.livekit().endRoom(call.room);
+      roomClosed = true;
+    } catch (error) {
+      if (!(error instanceof UnavailableError)) throw error;
+    }
+  }
   const at = context.clock().toISOString();
   return {
     status: 200,
     apply: (record) => ({
       record: { ...record, endRequestedAt: record.endRequestedAt ?? at },
-      body: { ended: true },
+      body: { ended: true, roomClosed },
     }),
   };
 };

@@ -397,6 +397,21 @@ describe('a full call', () => {
   });
 });
 
+describe('ending a call', () => {
+  it('records the end even when LiveKit cannot close the room, and closes the tools', async () => {
+    const { id } = await newCall();
+    livekit.fault('RoomService/DeleteRoom', { status: 503, code: 'unavailable', msg: 'down' });
+    const ended = await tool(id, 'end-call', { reason: 'caller satisfied' });
+    expect(ended).toMatchObject({ status: 200, body: { ended: true, roomClosed: false } });
+    const after = await tool(id, 'verify-caller', {
+      policyNumber: POLICY.policyNumber,
+      dateOfBirth: POLICY.dateOfBirth,
+    });
+    expect(after.status).toBe(409);
+    expect((after.body.error as Json).code).toBe('call_over');
+  });
+});
+
 describe('outbound calls', () => {
   it('dispatches the agent with the number in the dispatch only, once per Idempotency-Key', async () => {
     const placed = await call(
