@@ -1,8 +1,6 @@
-import { RestError } from '@azure/core-rest-pipeline';
 import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
-import { ConflictError } from '../platform/errors';
-import { ensureTable, findEntity } from '../platform/tables';
+import { jsonTable } from '../platform/jsonTable';
 
 export const CALL_STATUSES = ['created', 'dialing', 'active', 'ended', 'failed'] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];
@@ -94,80 +92,40 @@ export const callRecordSchema = z.object({
 export type CallRecord = z.infer<typeof callRecordSchema>;
 export type StoredCall = CallRecord & { etag: string };
 
-const CALL_PARTITION = 'call';
-const statusOf = (error: unknown) => (error instanceof RestError ? error.statusCode : undefined);
-
-// The record is one JSON document, with the columns the list filters on beside it.
-function toEntity(record: CallRecord) {
-  return {
-    partitionKey: CALL_PARTITION,
-    rowKey: record.id,
-    createdAt: record.createdAt,
-    status: record.status,
-    outcome: record.analysis?.outcome ?? '',
-    doc: JSON.stringify(record),
-  };
-}
-
-function fromEntity(row: { rowKey?: string; doc?: unknown; etag?: string }): StoredCall {
-  const parsed = callRecordSchema.safeParse(typeof row.doc === 'string' ? JSON.parse(row.doc) : undefined);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(
-      `call record ${row.rowKey ?? '?'}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`,
-    );
-  }
-  return { ...parsed.data, etag: row.etag ?? '' };
-}
-
-/** How many times a change is tried again after another writer changed the record first. */
-const MAX_RACES = 10;
-
 /** Call records in Azure Tables (partition `call`, row key = call id), changed under their ETag. */
 export class CallStore {
-  constructor(private readonly table: TableClient) {}
+  private readonly rows;
 
-  async create(record: CallRecord): Promise<boolean> {
-    await ensureTable(this.table);
-    try {
-      await this.table.createEntity(toEntity(callRecordSchema.parse(record)));
-      return true;
-    } catch (error) {
-      if (statusOf(error) === 409) return false;
-      throw error;
-    }
+  constructor(table: TableClient) {
+    this.rows = jsonTable({
+      table,
+      partition: 'call',
+      schema: callRecordSchema,
+      what: 'call record',
+      id: (record) => record.id,
+      columns: (record) => ({
+        createdAt: record.createdAt,
+        status: record.status,
+        outcome: record.analysis?.outcome ?? '',
+      }),
+    });
+  }
+
+  create(record: CallRecord): Promise<boolean> {
+    return this.rows.create(record);
   }
 
   async get(id: string): Promise<StoredCall | undefined> {
-    if (!/^[a-z0-9]{16}$/.test(id)) return undefined;
-    const row = await findEntity(this.table, CALL_PARTITION, id);
-    return row && fromEntity(row);
+    return /^[a-z0-9]{16}$/.test(id) ? this.rows.get(id) : undefined;
   }
 
-  /**
-   * Reads the record, applies `change` and writes it back if the ETag still matches; on a lost race,
-   * reads again and reapplies. `change` returns undefined to leave the record as it is. Webhooks, tool
-   * calls and the report can all land on the same call at once: none overwrites another.
-   */
+  /** Applies `change` under the record's ETag (see jsonTable): webhooks, tools and the report never overwrite each other. */
   async mutate(
     id: string,
     change: (record: CallRecord) => CallRecord | undefined,
   ): Promise<{ record: StoredCall; changed: boolean } | undefined> {
-    for (let race = 0; race <= MAX_RACES; race++) {
-      const current = await this.get(id);
-      if (!current) return undefined;
-      const { etag, ...record } = current;
-      const next = change(structuredClone(record));
-      if (!next) return { record: current, changed: false };
-      const valid = callRecordSchema.parse(next);
-      try {
-        const written = await this.table.updateEntity(toEntity(valid), 'Replace', { etag });
-        return { record: { ...valid, etag: written.etag ?? '' }, changed: true };
-      } catch (error) {
-        if (statusOf(error) !== 412) throw error;
-      }
-    }
-    throw new ConflictError(`Call ${id} is being changed by too many writers at once; try again.`);
+    const result = await this.rows.mutate(id, change);
+    return result && { record: result.doc, changed: result.changed };
   }
 
   /** Calls created in [from, to), newest first. */
@@ -177,20 +135,12 @@ export class CallStore {
     status?: string;
     outcome?: string;
   }): Promise<CallRecord[]> {
-    await ensureTable(this.table);
-    const clauses = [odata`PartitionKey eq ${CALL_PARTITION}`];
+    const clauses: string[] = [];
     if (filter.from) clauses.push(odata`createdAt ge ${filter.from}`);
     if (filter.to) clauses.push(odata`createdAt lt ${filter.to}`);
     if (filter.status) clauses.push(odata`status eq ${filter.status}`);
     if (filter.outcome) clauses.push(odata`outcome eq ${filter.outcome}`);
-    const records: CallRecord[] = [];
-    const rows = this.table.listEntities<Record<string, unknown>>({
-      queryOptions: { filter: clauses.join(' and ') },
-    });
-    for await (const row of rows) {
-      const { etag: _etag, ...record } = fromEntity(row);
-      records.push(record);
-    }
+    const records = await this.rows.list(clauses.join(' and ') || undefined);
     return records.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
   }
 }
