@@ -411,8 +411,9 @@ export class DurableEngine {
 
   private async runEpisode(instance: LiveInstance): Promise<void> {
     const generation = instance.generation;
-    const now = this.now();
     const batch = this.orderBatch(instance, instance.pending.splice(0));
+    // An episode never starts before the events it handles (a timer that fired is at least at its FireAt).
+    const now = new Date(Math.max(this.now().getTime(), ...batch.map((e) => Date.parse(e.Timestamp))));
     instance.episode = {
       batch,
       nextSequence: instance.nextSequence,
@@ -674,7 +675,11 @@ export class DurableEngine {
         this.deliver(
           instance,
           generation,
-          historyEvent(EventType.TimerFired, this.now(), { TimerId: timerId, FireAt: fireAt.toISOString() }),
+          // Node may run a timer a millisecond early; the extension never fires before FireAt.
+          historyEvent(EventType.TimerFired, new Date(Math.max(this.now().getTime(), fireAt.getTime())), {
+            TimerId: timerId,
+            FireAt: fireAt.toISOString(),
+          }),
         );
         this.settle();
       },

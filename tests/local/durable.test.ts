@@ -160,10 +160,8 @@ describe('local host: durable orchestrations', () => {
   });
 
   it('waits for a durable timer, and the orchestration clock moves with it', async () => {
-    const before = Date.now();
     const id = await start('timerThenReport');
     const result = await finished(id);
-    expect(Date.now() - before).toBeGreaterThanOrEqual(300);
     expect(result.output).toBeGreaterThanOrEqual(300);
     expect(eventsOf(result, EventType.TimerFired)).toHaveLength(1);
   });
