@@ -1,5 +1,6 @@
 import { registerCalls } from '../triggers/calls';
 import { registerDossiers } from '../triggers/dossiers';
+import { registerLinkedIn } from '../triggers/linkedin';
 import { registerEmail } from '../triggers/email';
 import { registerMailbox } from '../triggers/mailbox';
 import { registerOps } from '../triggers/ops';
@@ -13,5 +14,6 @@ export function registerApp(root: AppRoot): void {
   registerEmail(root);
   registerMailbox(root);
   registerCalls(root);
+  registerLinkedIn(root);
   registerOps(root);
 }

@@ -2,6 +2,7 @@ import type { AiClient } from '../ai/aiClient';
 import { createCalls, type Calls } from '../calls';
 import { createDossiers, type Dossiers } from '../dossiers';
 import { createEmail, type Email } from '../email';
+import { createLinkedIn, type LinkedIn } from '../linkedin';
 import { createMailbox, type Mailbox } from '../mailbox';
 import { createOps, type Ops } from '../ops';
 import { appCredential } from '../platform/identity';
@@ -21,6 +22,7 @@ export interface AppRoot {
   readonly email: Email;
   readonly mailbox: Mailbox;
   readonly calls: Calls;
+  readonly linkedin: LinkedIn;
   readonly ops: Ops;
 }
 
@@ -59,6 +61,15 @@ export function createAppRoot(env: NodeJS.ProcessEnv, clock: () => Date = () => 
   const calls = lazy(() =>
     createCalls({ settings: settings.calls, storage: storage(), ai: ai(), email, clock }),
   );
+  const linkedin = lazy(() =>
+    createLinkedIn({
+      settings: settings.linkedin,
+      storage: storage(),
+      blocklist: settings.ai.outputBlocklist,
+      email,
+      clock,
+    }),
+  );
   const ops = lazy(() =>
     createOps({
       settings: settings.health,
@@ -95,6 +106,9 @@ export function createAppRoot(env: NodeJS.ProcessEnv, clock: () => Date = () => 
     },
     get calls() {
       return calls();
+    },
+    get linkedin() {
+      return linkedin();
     },
     get ops() {
       return ops();

@@ -1,6 +1,7 @@
 import { aiSettings } from '../ai/settings';
 import { callsSettings } from '../calls/settings';
 import { dossierSettings } from '../dossiers/settings';
+import { linkedinSettings } from '../linkedin/settings';
 import { emailSettings } from '../email/settings';
 import { mailboxSettings } from '../mailbox/settings';
 import { healthSettings } from '../ops/settings';
@@ -16,6 +17,7 @@ export const APP_SETTINGS = {
   email: emailSettings,
   mailbox: mailboxSettings,
   calls: callsSettings,
+  linkedin: linkedinSettings,
 };
 
 export type AppSettings = LoadedSettings<typeof APP_SETTINGS>;

@@ -19,6 +19,8 @@ export const CONTAINERS = {
   mailboxKnowledge: 'mailbox-knowledge',
   /** Each call's end-of-call report (transcript redacted, turn metrics) and analysis: `{callId}/report.json|analysis.json`. */
   callTranscripts: 'call-transcripts',
+  /** Images of LinkedIn posts (and link thumbnails) until they are uploaded: `{postId}/image|thumbnail`. */
+  linkedinMedia: 'linkedin-media',
 } as const;
 
 export const QUEUES = {
@@ -45,4 +47,12 @@ export const TABLES = {
   callPolicies: 'callpolicies',
   /** Claims filed by the agent (row key = claim number). */
   callClaims: 'callclaims',
+  /** Connected LinkedIn accounts: member URN, granted scopes, expiry and the sealed token. */
+  linkedinAccounts: 'linkedinaccounts',
+  /** OAuth states, single-use, 10 minutes. */
+  linkedinStates: 'linkedinstates',
+  /** LinkedIn posts: content, schedule, status and URN once published. */
+  linkedinPosts: 'linkedinposts',
+  /** LinkedIn queue slots. */
+  linkedinSettings: 'linkedinsettings',
 } as const;

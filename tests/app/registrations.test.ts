@@ -124,6 +124,77 @@ const EXPECTED = [
   functionRoute('callsMetrics', 'calls/metrics', 'GET'),
   functionRoute('callsList', 'calls', 'GET'),
   functionRoute('callsGet', 'calls/{id}', 'GET'),
+  orchestration('linkedinPublish'),
+  activity('linkedinUploadMedia'),
+  activity('linkedinCreatePost'),
+  {
+    name: 'linkedinPublishDue',
+    bindings: [{ type: 'timerTrigger', direction: 'in', schedule: '0 * * * * *' }, durableClient],
+  },
+  {
+    name: 'linkedinExpiryReminder',
+    bindings: [{ type: 'timerTrigger', direction: 'in', schedule: '0 0 8 * * *' }],
+  },
+  functionRoute('linkedinConnect', 'linkedin/connect', 'GET'),
+  {
+    name: 'linkedinCallback',
+    bindings: [
+      {
+        type: 'httpTrigger',
+        direction: 'in',
+        route: 'linkedin/callback',
+        methods: ['GET'],
+        authLevel: 'anonymous',
+      },
+      httpOut,
+    ],
+  },
+  functionRoute('linkedinAccounts', 'linkedin/accounts', 'GET'),
+  functionRoute('linkedinAccountTest', 'linkedin/accounts/{id}/test', 'POST'),
+  functionRoute('linkedinAccountDelete', 'linkedin/accounts/{id}', 'DELETE'),
+  functionRoute('linkedinPostCreate', 'linkedin/posts', 'POST'),
+  functionRoute('linkedinPostList', 'linkedin/posts', 'GET'),
+  {
+    name: 'linkedinPost',
+    bindings: [
+      {
+        type: 'httpTrigger',
+        direction: 'in',
+        route: 'linkedin/posts/{id}',
+        methods: ['GET', 'PATCH', 'DELETE'],
+        authLevel: 'function',
+      },
+      httpOut,
+    ],
+  },
+  {
+    name: 'linkedinPostPublish',
+    bindings: [
+      {
+        type: 'httpTrigger',
+        direction: 'in',
+        route: 'linkedin/posts/{id}/publish',
+        methods: ['POST'],
+        authLevel: 'function',
+      },
+      durableClient,
+      httpOut,
+    ],
+  },
+  functionRoute('linkedinPostConfirm', 'linkedin/posts/{id}/confirm', 'POST'),
+  {
+    name: 'linkedinSchedule',
+    bindings: [
+      {
+        type: 'httpTrigger',
+        direction: 'in',
+        route: 'linkedin/schedule',
+        methods: ['GET', 'PUT'],
+        authLevel: 'function',
+      },
+      httpOut,
+    ],
+  },
   {
     name: 'healthLiveness',
     bindings: [
