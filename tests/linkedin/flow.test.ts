@@ -110,7 +110,7 @@ describe('LinkedIn connection', () => {
     expect(accounts).toHaveLength(1);
     expect(accounts[0]).toMatchObject({
       status: 'connected',
-      scopes: expect.arrayContaining(['w_member_social']),
+      scopes: expect.arrayContaining(['w_member_social']) as unknown,
     });
     const tokens = linkedin.tokens.map((t) => t.accessToken);
     expect(tokens.length).toBeGreaterThan(0);
@@ -151,7 +151,7 @@ describe('LinkedIn posts', () => {
     expect(created.status).toBe(201);
     await publishDue();
     const done = await post(String(created.body.id));
-    expect(done).toMatchObject({ status: 'published', urn: expect.stringMatching(/^urn:li:share:/) });
+    expect(done).toMatchObject({ status: 'published', urn: expect.stringMatching(/^urn:li:share:/) as unknown });
     const sent = livePosts().filter((p) => p.urn === done.urn);
     expect(sent).toHaveLength(1);
     expect(sent[0]?.truncated).toBe(false);
@@ -251,7 +251,7 @@ describe('LinkedIn posts', () => {
     await publishDue();
     expect(await post(old)).toMatchObject({
       status: 'failed',
-      reason: expect.stringContaining('LINKEDIN_VERSION'),
+      reason: expect.stringContaining('LINKEDIN_VERSION') as unknown,
     });
 
     linkedin.fault('createPost', { status: 429 });
