@@ -55,4 +55,10 @@ export const TABLES = {
   linkedinPosts: 'linkedinposts',
   /** LinkedIn queue slots. */
   linkedinSettings: 'linkedinsettings',
+  /**
+   * The LinkedIn inbox: pasted messages and comments and the page's comments from the webhook (row key
+   * derived from `notificationId`, so a redelivery is a conditional insert that finds it), with their
+   * triage, AI draft and approval.
+   */
+  linkedinInbox: 'linkedininbox',
 } as const;

@@ -1,8 +1,8 @@
 // The automation suite in one resource group: a Flex Consumption function app (Node.js 22) running as a
 // user-assigned managed identity, its host storage (no shared keys), workspace-based Application Insights
 // (Entra ID authentication only), Azure OpenAI (Entra ID authentication only, one gpt-4o-mini deployment) and a
-// Key Vault (RBAC) for optional third-party AI keys, the mailbox password, the LiveKit API secret and the voice agent's
-// keys, which operators add themselves (see modules/keyVault.bicep),
+// Key Vault (RBAC) for optional third-party AI keys, the mailbox password, the LiveKit API secret, the voice agent's
+// keys and the LinkedIn client secret and token key, which operators add themselves (see modules/keyVault.bicep),
 // Azure Communication Services Email with an Azure-managed domain (see modules/email.bicep), and Event Grid delivery
 // of the dossiers-inbox blob events and of the email delivery reports to the app (see modules/blobEvents.bicep and
 // modules/emailEvents.bicep: deploy once with deployEventSubscription = false, deploy the code, then deploy again
@@ -215,6 +215,49 @@ param callsTransferTo string = ''
 @minValue(1)
 @maxValue(10)
 param callsMaxVerifyAttempts int = 3
+
+@description('Client id of the LinkedIn app, Share on LinkedIn + Sign in with LinkedIn (LINKEDIN_CLIENT_ID). Empty: the LinkedIn routes answer 503 and its timers do nothing.')
+param linkedinClientId string = ''
+
+@description('Name of the Key Vault secret holding the LinkedIn app\'s client secret (LINKEDIN_CLIENT_SECRET); required with linkedinClientId. Put the secret in the vault first. Empty: not set.')
+param linkedinClientSecretSecretName string = ''
+
+@description('OAuth redirect URL registered in the LinkedIn app (LINKEDIN_REDIRECT_URI), https://<app host>/api/linkedin/callback; required with linkedinClientId. Empty: not set.')
+param linkedinRedirectUri string = ''
+
+@description('LinkedIn scopes asked for, space-separated (LINKEDIN_SCOPES). Only what the app has been granted: an extra scope fails the connection.')
+param linkedinScopes string = 'openid profile w_member_social'
+
+@description('LinkedIn-Version of every versioned call, YYYYMM (LINKEDIN_VERSION); LinkedIn serves each version about a year, then answers 426.')
+@minLength(6)
+@maxLength(6)
+param linkedinVersion string = '202601'
+
+@description('LinkedIn API host (LINKEDIN_API_URL).')
+param linkedinApiUrl string = 'https://api.linkedin.com'
+
+@description('LinkedIn OAuth host (LINKEDIN_AUTH_URL).')
+param linkedinAuthUrl string = 'https://www.linkedin.com'
+
+@description('Name of the Key Vault secret holding the key LinkedIn tokens are stored encrypted with (LINKEDIN_TOKEN_KEY): 32 bytes as base64 or hex, e.g. openssl rand -base64 32; required with linkedinClientId. Put the secret in the vault first. Empty: not set.')
+param linkedinTokenKeySecretName string = ''
+
+@description('IANA time zone of the LinkedIn queue slots and of times shown (LINKEDIN_TIMEZONE).')
+param linkedinTimezone string = 'Europe/Paris'
+
+@description('NCRONTAB schedule of the linkedinPublishDue timer (LINKEDIN_PUBLISH_SCHEDULE), six fields, UTC.')
+param linkedinPublishSchedule string = '0 * * * * *'
+
+@description('Timeout of each LinkedIn call in milliseconds (LINKEDIN_TIMEOUT_MS); a post create that times out becomes unconfirmed, never retried blindly.')
+@minValue(1000)
+@maxValue(120000)
+param linkedinTimeoutMs int = 20000
+
+@description('Who is emailed 7 days and 1 day before a LinkedIn account\'s token expires (LINKEDIN_NOTIFY_EMAIL). Empty: nobody.')
+param linkedinNotifyEmail string = ''
+
+@description('Organization page, urn:li:organization:<id> (LINKEDIN_ORG_URN): its comments reach the inbox by webhook (Community Management API). Empty: no organization page.')
+param linkedinOrgUrn string = ''
 
 // The voice agent (agent/): a LiveKit Agents worker in Container Apps. It shares the call centre's LiveKit settings
 // (livekitUrl, livekitApiKey, livekitApiSecretSecretName, callsAgentName) and the Azure OpenAI deployment.
@@ -447,6 +490,19 @@ module functionApp 'modules/functionApp.bicep' = {
     callsSipTrunkId: callsSipTrunkId
     callsTransferTo: callsTransferTo
     callsMaxVerifyAttempts: callsMaxVerifyAttempts
+    linkedinClientId: linkedinClientId
+    linkedinClientSecretSecretName: linkedinClientSecretSecretName
+    linkedinRedirectUri: linkedinRedirectUri
+    linkedinScopes: linkedinScopes
+    linkedinVersion: linkedinVersion
+    linkedinApiUrl: linkedinApiUrl
+    linkedinAuthUrl: linkedinAuthUrl
+    linkedinTokenKeySecretName: linkedinTokenKeySecretName
+    linkedinTimezone: linkedinTimezone
+    linkedinPublishSchedule: linkedinPublishSchedule
+    linkedinTimeoutMs: linkedinTimeoutMs
+    linkedinNotifyEmail: linkedinNotifyEmail
+    linkedinOrgUrn: linkedinOrgUrn
   }
 }
 
@@ -534,7 +590,7 @@ output identityClientId string = identity.outputs.clientId
 @description('Principal id of the managed identity (to grant it AcrPull on a registry in another resource group).')
 output identityPrincipalId string = identity.outputs.principalId
 
-@description('Name of the Key Vault where operators put the secrets (API keys, mailbox password, LiveKit secret, agent keys).')
+@description('Name of the Key Vault where operators put the secrets (API keys, mailbox password, LiveKit secret, agent keys, LinkedIn secrets).')
 output keyVaultName string = keyVault.outputs.name
 
 @description('Name of the Event Grid system topic of the storage account.')

@@ -62,6 +62,23 @@ param callsTokenTtlMinutes = 15
 param callsSipTrunkId = ''
 param callsTransferTo = ''
 param callsMaxVerifyAttempts = 3
+// LinkedIn: off while linkedinClientId is empty. Create a LinkedIn app (products Share on LinkedIn and Sign in with
+// LinkedIn), register https://<functionAppHostName>/api/linkedin/callback as its redirect URL, put its client secret
+// and a token key (openssl rand -base64 32) in the vault, and name those secrets in linkedinClientSecretSecretName
+// and linkedinTokenKeySecretName.
+param linkedinClientId = ''
+param linkedinClientSecretSecretName = ''
+param linkedinRedirectUri = ''
+param linkedinScopes = 'openid profile w_member_social'
+param linkedinVersion = '202601'
+param linkedinApiUrl = 'https://api.linkedin.com'
+param linkedinAuthUrl = 'https://www.linkedin.com'
+param linkedinTokenKeySecretName = ''
+param linkedinTimezone = 'Europe/Paris'
+param linkedinPublishSchedule = '0 * * * * *'
+param linkedinTimeoutMs = 20000
+param linkedinNotifyEmail = ''
+param linkedinOrgUrn = ''
 // Voice agent (agent/): off until deployAgent = true. It uses the LiveKit settings above and the Azure OpenAI
 // deployment. Before deploying it: push the image (az acr build --registry <registry> --image insurance-agent:1 agent),
 // put its secrets in the vault (a function key of the app as agentToolsKeySecretName, the Deepgram key, and the

@@ -151,7 +151,10 @@ describe('LinkedIn posts', () => {
     expect(created.status).toBe(201);
     await publishDue();
     const done = await post(String(created.body.id));
-    expect(done).toMatchObject({ status: 'published', urn: expect.stringMatching(/^urn:li:share:/) as unknown });
+    expect(done).toMatchObject({
+      status: 'published',
+      urn: expect.stringMatching(/^urn:li:share:/) as unknown,
+    });
     const sent = livePosts().filter((p) => p.urn === done.urn);
     expect(sent).toHaveLength(1);
     expect(sent[0]?.truncated).toBe(false);

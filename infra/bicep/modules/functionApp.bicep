@@ -2,7 +2,7 @@
 // are set in functionAppConfig.runtime; the FUNCTIONS_WORKER_RUNTIME and WEBSITE_NODE_DEFAULT_VERSION app settings
 // are deprecated on this plan and not set here. Storage, telemetry and Azure OpenAI use the user-assigned
 // identity, with no keys; the only keys (optional third-party AI providers, the mailbox password, the LiveKit API
-// secret) stay in Key Vault and reach the app as Key Vault references.
+// secret, the LinkedIn client secret and token key) stay in Key Vault and reach the app as Key Vault references.
 
 @description('Name of the Flex Consumption plan.')
 param planName string
@@ -243,6 +243,49 @@ param callsTransferTo string = ''
 @minValue(1)
 @maxValue(10)
 param callsMaxVerifyAttempts int = 3
+
+@description('Client id of the LinkedIn app, Share on LinkedIn + Sign in with LinkedIn (LINKEDIN_CLIENT_ID). Empty: the LinkedIn routes answer 503 and its timers do nothing.')
+param linkedinClientId string = ''
+
+@description('Name of the Key Vault secret holding the LinkedIn app\'s client secret (LINKEDIN_CLIENT_SECRET); required with linkedinClientId. Empty: not set.')
+param linkedinClientSecretSecretName string = ''
+
+@description('OAuth redirect URL registered in the LinkedIn app (LINKEDIN_REDIRECT_URI), https://<app host>/api/linkedin/callback; required with linkedinClientId. Empty: not set.')
+param linkedinRedirectUri string = ''
+
+@description('LinkedIn scopes asked for, space-separated (LINKEDIN_SCOPES). Only what the app has been granted: an extra scope fails the connection.')
+param linkedinScopes string = 'openid profile w_member_social'
+
+@description('LinkedIn-Version of every versioned call, YYYYMM (LINKEDIN_VERSION); LinkedIn serves each version about a year, then answers 426.')
+@minLength(6)
+@maxLength(6)
+param linkedinVersion string = '202601'
+
+@description('LinkedIn API host (LINKEDIN_API_URL).')
+param linkedinApiUrl string = 'https://api.linkedin.com'
+
+@description('LinkedIn OAuth host (LINKEDIN_AUTH_URL).')
+param linkedinAuthUrl string = 'https://www.linkedin.com'
+
+@description('Name of the Key Vault secret holding the key LinkedIn tokens are stored encrypted with (LINKEDIN_TOKEN_KEY): 32 bytes as base64 or hex, e.g. openssl rand -base64 32; required with linkedinClientId. Empty: not set.')
+param linkedinTokenKeySecretName string = ''
+
+@description('IANA time zone of the LinkedIn queue slots and of times shown (LINKEDIN_TIMEZONE).')
+param linkedinTimezone string = 'Europe/Paris'
+
+@description('NCRONTAB schedule of the linkedinPublishDue timer (LINKEDIN_PUBLISH_SCHEDULE), six fields, UTC.')
+param linkedinPublishSchedule string = '0 * * * * *'
+
+@description('Timeout of each LinkedIn call in milliseconds (LINKEDIN_TIMEOUT_MS); a post create that times out becomes unconfirmed, never retried blindly.')
+@minValue(1000)
+@maxValue(120000)
+param linkedinTimeoutMs int = 20000
+
+@description('Who is emailed 7 days and 1 day before a LinkedIn account\'s token expires (LINKEDIN_NOTIFY_EMAIL). Empty: nobody.')
+param linkedinNotifyEmail string = ''
+
+@description('Organization page, urn:li:organization:<id> (LINKEDIN_ORG_URN): its comments reach the inbox by webhook (Community Management API). Empty: no organization page.')
+param linkedinOrgUrn string = ''
 
 @description('Memory of each instance in MB.')
 @allowed([
@@ -570,6 +613,59 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'CALLS_MAX_VERIFY_ATTEMPTS'
           value: string(callsMaxVerifyAttempts)
+        }
+        // LinkedIn: routes answer 503 and the timers do nothing while LINKEDIN_CLIENT_ID is empty.
+        {
+          name: 'LINKEDIN_CLIENT_ID'
+          value: linkedinClientId
+        }
+        {
+          name: 'LINKEDIN_CLIENT_SECRET'
+          value: empty(linkedinClientSecretSecretName) ? '' : '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${linkedinClientSecretSecretName})'
+        }
+        {
+          name: 'LINKEDIN_REDIRECT_URI'
+          value: linkedinRedirectUri
+        }
+        {
+          name: 'LINKEDIN_SCOPES'
+          value: linkedinScopes
+        }
+        {
+          name: 'LINKEDIN_VERSION'
+          value: linkedinVersion
+        }
+        {
+          name: 'LINKEDIN_API_URL'
+          value: linkedinApiUrl
+        }
+        {
+          name: 'LINKEDIN_AUTH_URL'
+          value: linkedinAuthUrl
+        }
+        {
+          name: 'LINKEDIN_TOKEN_KEY'
+          value: empty(linkedinTokenKeySecretName) ? '' : '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${linkedinTokenKeySecretName})'
+        }
+        {
+          name: 'LINKEDIN_TIMEZONE'
+          value: linkedinTimezone
+        }
+        {
+          name: 'LINKEDIN_PUBLISH_SCHEDULE'
+          value: linkedinPublishSchedule
+        }
+        {
+          name: 'LINKEDIN_TIMEOUT_MS'
+          value: string(linkedinTimeoutMs)
+        }
+        {
+          name: 'LINKEDIN_NOTIFY_EMAIL'
+          value: linkedinNotifyEmail
+        }
+        {
+          name: 'LINKEDIN_ORG_URN'
+          value: linkedinOrgUrn
         }
         // Third-party keys: a Key Vault reference when a secret name is given, else empty (not set).
         {

@@ -9,7 +9,9 @@
 // then pass each secret's name to the deployment (main.bicep parameter in brackets); each is optional:
 //   function app:  OpenAI API key (openAiApiKeySecretName), Anthropic API key (anthropicApiKeySecretName),
 //                  mailbox password (mailboxPasswordSecretName),
-//                  LiveKit API secret (livekitApiSecretSecretName, also read by the voice agent);
+//                  LiveKit API secret (livekitApiSecretSecretName, also read by the voice agent),
+//                  LinkedIn client secret (linkedinClientSecretSecretName) and the key LinkedIn tokens are
+//                  stored encrypted with (linkedinTokenKeySecretName; openssl rand -base64 32);
 //   voice agent:   a function key of the app for its tools (agentToolsKeySecretName), Deepgram API key
 //                  (deepgramApiKeySecretName), and as the providers chosen need them: ElevenLabs
 //                  (elevenApiKeySecretName), Cartesia (cartesiaApiKeySecretName), OpenAI-compatible server

@@ -72,6 +72,7 @@ var appContainerNames = [
   'mailbox-raw'
   'mailbox-knowledge'
   'call-transcripts'
+  'linkedin-media'
 ]
 
 resource appContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
@@ -116,6 +117,11 @@ resource appTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-
     'calls'
     'callpolicies'
     'callclaims'
+    'linkedinaccounts'
+    'linkedinstates'
+    'linkedinposts'
+    'linkedinsettings'
+    'linkedininbox'
   ]: {
     parent: tableService
     name: tableName
