@@ -4,6 +4,7 @@ import { createAiClient } from '../ai/createAiClient';
 import type { AiSettings } from '../ai/settings';
 import { CALLS_OFFLINE_GENERATORS } from '../calls/analysis';
 import { DOSSIERS_OFFLINE_GENERATORS } from '../dossiers';
+import { LINKEDIN_OFFLINE_GENERATORS } from '../linkedin/offline';
 import { MAILBOX_OFFLINE_GENERATORS } from '../mailbox/offline';
 import { appCredential } from '../platform/identity';
 import type { StorageClients } from '../platform/storage';
@@ -13,6 +14,7 @@ export const OFFLINE_GENERATORS = {
   ...DOSSIERS_OFFLINE_GENERATORS,
   ...MAILBOX_OFFLINE_GENERATORS,
   ...CALLS_OFFLINE_GENERATORS,
+  ...LINKEDIN_OFFLINE_GENERATORS,
 };
 
 /**

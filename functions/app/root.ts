@@ -67,6 +67,7 @@ export function createAppRoot(env: NodeJS.ProcessEnv, clock: () => Date = () => 
       storage: storage(),
       blocklist: settings.ai.outputBlocklist,
       email,
+      ai,
       clock,
     }),
   );

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { AiClient } from '../ai/aiClient';
 import type { Email } from '../email';
 import { ensureContainer } from '../platform/blobs';
 import { ConflictError, InvalidInputError, NotFoundError, UnavailableError } from '../platform/errors';
@@ -9,7 +10,10 @@ import type { StorageClients } from '../platform/storage';
 import { CONTAINERS, TABLES } from '../platform/storageNames';
 import { LinkedInError, linkedinApi, type LinkedInApi } from './api';
 import { inspectImage, nextFreeSlot } from './content';
+import { linkedinAnalytics, refreshMetrics } from './analytics';
 import { LINKEDIN_DURABLE, publishInstanceId, type PublishInput, type StepOutcome } from './contracts';
+import { draftPost } from './drafts';
+import { createLinkedInInbox, linkedinInboxTable } from './inbox';
 import { callbackPage } from './page';
 import { claimPost, contentProblem, createPost, publishDue, uploadMedia, type PublishDeps } from './publish';
 import {
@@ -26,6 +30,7 @@ import { tokenCipher } from './tokens';
 
 export { linkedinSettings, type LinkedInSettings } from './settings';
 export { LINKEDIN_DURABLE } from './contracts';
+export { LINKEDIN_OFFLINE_GENERATORS } from './offline';
 
 export interface LinkedInDependencies {
   settings: LinkedInSettings;
@@ -33,6 +38,8 @@ export interface LinkedInDependencies {
   /** The AI layer's output blocklist: a post containing a term is not published. */
   blocklist: readonly string[];
   email: () => Pick<Email, 'provider' | 'send'>;
+  /** Inbox triage and replies, post drafts. */
+  ai: () => AiClient;
   clock?: () => Date;
   fetch?: typeof fetch;
 }
@@ -130,6 +137,19 @@ export function createLinkedIn(deps: LinkedInDependencies) {
   };
   const cipher = () => tokenCipher(requireOn());
   const publishDeps: PublishDeps = { stores, api, cipher, media, blocklist: deps.blocklist, clock };
+  const inboxTable = linkedinInboxTable(deps.storage.table(TABLES.linkedinInbox));
+  let inboxCases: ReturnType<typeof createLinkedInInbox> | undefined;
+  // Built on first use: the AI client is only needed by the inbox and drafts.
+  const inbox = () =>
+    (inboxCases ??= createLinkedInInbox({
+      settings,
+      stores,
+      inbox: inboxTable,
+      api,
+      cipher,
+      ai: deps.ai(),
+      clock,
+    }));
 
   const postOf = async (id: string) => {
     const post = /^[0-9a-f]{16}$/.test(id) ? await stores.posts.get(id) : undefined;
@@ -567,6 +587,22 @@ export function createLinkedIn(deps: LinkedInDependencies) {
         slots: (schedule?.slots ?? []).map((s) => ({ day: DAYS[s.day], time: s.time })),
       };
     },
+
+    // --- inbox, drafts, analytics ---------------------------------------------------------------
+
+    inbox: {
+      add: (body: unknown) => inbox().addItem(body),
+      list: (filter: { status?: string; priority?: string }) => inbox().listItems(filter),
+      get: (id: string) => inbox().getItem(id),
+      approve: (id: string, body: unknown) => inbox().approve(id, body),
+      reject: (id: string) => inbox().reject(id),
+      challenge: (code: unknown) => inbox().handleChallenge(code),
+      notification: (raw: Uint8Array, signature: string | undefined) =>
+        inbox().receiveNotification(raw, signature),
+    },
+    draftPost: (body: unknown) => draftPost(deps.ai(), body),
+    analytics: (query: { from?: string; to?: string }) => linkedinAnalytics(stores, inboxTable, query, clock),
+    refreshMetrics: () => refreshMetrics({ stores, api, cipher, clock }),
 
     // --- publishing ----------------------------------------------------------------------------
 

@@ -76,6 +76,15 @@ export const postSchema = z.object({
   /** Why failed, paused, unconfirmed or rescheduled. */
   reason: z.string().max(1000).optional(),
   rateLimited: z.number().int().min(0).default(0),
+  /** LinkedIn's counts for the published post (`r_member_postAnalytics`), refreshed daily. */
+  metrics: z
+    .object({
+      impressions: z.number().int().min(0),
+      reactions: z.number().int().min(0),
+      comments: z.number().int().min(0),
+      refreshedAt: isoDate,
+    })
+    .optional(),
 });
 export type Post = z.infer<typeof postSchema>;
 

@@ -154,6 +154,86 @@ export function registerLinkedIn(root: AppRoot): void {
       jsonResponse(200, await linkedin().confirmPost(request.params.id ?? '', await json(request))),
     ),
   });
+  app.http('linkedinInboxAdd', {
+    route: 'linkedin/inbox',
+    methods: ['POST'],
+    authLevel: 'function',
+    handler: httpRoute(async (request) => jsonResponse(201, await linkedin().inbox.add(await json(request)))),
+  });
+  app.http('linkedinInboxList', {
+    route: 'linkedin/inbox',
+    methods: ['GET'],
+    authLevel: 'function',
+    handler: httpRoute(async (request) => {
+      const q = (name: string) => request.query.get(name)?.trim() || undefined;
+      return jsonResponse(200, {
+        items: await linkedin().inbox.list({ status: q('status'), priority: q('priority') }),
+      });
+    }),
+  });
+  app.http('linkedinInboxItem', {
+    route: 'linkedin/inbox/{id}',
+    methods: ['GET'],
+    authLevel: 'function',
+    handler: httpRoute(async (request) =>
+      jsonResponse(200, await linkedin().inbox.get(request.params.id ?? '')),
+    ),
+  });
+  app.http('linkedinInboxApprove', {
+    route: 'linkedin/inbox/{id}/approve',
+    methods: ['POST'],
+    authLevel: 'function',
+    handler: httpRoute(async (request) =>
+      jsonResponse(200, await linkedin().inbox.approve(request.params.id ?? '', await json(request))),
+    ),
+  });
+  app.http('linkedinInboxReject', {
+    route: 'linkedin/inbox/{id}/reject',
+    methods: ['POST'],
+    authLevel: 'function',
+    handler: httpRoute(async (request) =>
+      jsonResponse(200, await linkedin().inbox.reject(request.params.id ?? '')),
+    ),
+  });
+  // Public by nature: LinkedIn's organization notifications, verified by X-LI-Signature on the raw body.
+  app.http('linkedinWebhook', {
+    route: 'linkedin/webhook',
+    methods: ['GET', 'POST'],
+    authLevel: 'anonymous',
+    handler: httpRoute(async (request) => {
+      if (request.method === 'GET')
+        return jsonResponse(200, linkedin().inbox.challenge(request.query.get('challengeCode')));
+      const raw = await readBodyBytes(request, MAX_JSON_BYTES);
+      return jsonResponse(
+        200,
+        await linkedin().inbox.notification(raw, request.headers.get('x-li-signature') ?? undefined),
+      );
+    }),
+  });
+  app.http('linkedinDraft', {
+    route: 'linkedin/drafts',
+    methods: ['POST'],
+    authLevel: 'function',
+    handler: httpRoute(async (request) => jsonResponse(200, await linkedin().draftPost(await json(request)))),
+  });
+  app.http('linkedinAnalytics', {
+    route: 'linkedin/analytics',
+    methods: ['GET'],
+    authLevel: 'function',
+    handler: httpRoute(async (request) => {
+      const q = (name: string) => request.query.get(name)?.trim() || undefined;
+      return jsonResponse(200, await linkedin().analytics({ from: q('from'), to: q('to') }));
+    }),
+  });
+  app.timer('linkedinAnalyticsRefresh', {
+    schedule: '0 30 6 * * *',
+    handler: async (_timer, context) => {
+      if (!linkedin().enabled) return;
+      const result = await linkedin().refreshMetrics();
+      context.log(`LinkedIn metrics: ${result.refreshed} refreshed, ${result.failed} failed.`);
+    },
+  });
+
   app.http('linkedinSchedule', {
     route: 'linkedin/schedule',
     methods: ['GET', 'PUT'],

@@ -182,6 +182,30 @@ const EXPECTED = [
     ],
   },
   functionRoute('linkedinPostConfirm', 'linkedin/posts/{id}/confirm', 'POST'),
+  functionRoute('linkedinInboxAdd', 'linkedin/inbox', 'POST'),
+  functionRoute('linkedinInboxList', 'linkedin/inbox', 'GET'),
+  functionRoute('linkedinInboxItem', 'linkedin/inbox/{id}', 'GET'),
+  functionRoute('linkedinInboxApprove', 'linkedin/inbox/{id}/approve', 'POST'),
+  functionRoute('linkedinInboxReject', 'linkedin/inbox/{id}/reject', 'POST'),
+  {
+    name: 'linkedinWebhook',
+    bindings: [
+      {
+        type: 'httpTrigger',
+        direction: 'in',
+        route: 'linkedin/webhook',
+        methods: ['GET', 'POST'],
+        authLevel: 'anonymous',
+      },
+      httpOut,
+    ],
+  },
+  functionRoute('linkedinDraft', 'linkedin/drafts', 'POST'),
+  functionRoute('linkedinAnalytics', 'linkedin/analytics', 'GET'),
+  {
+    name: 'linkedinAnalyticsRefresh',
+    bindings: [{ type: 'timerTrigger', direction: 'in', schedule: '0 30 6 * * *' }],
+  },
   {
     name: 'linkedinSchedule',
     bindings: [

@@ -308,3 +308,37 @@ describe('LinkedIn posts', () => {
       await call('DELETE', `/api/linkedin/posts/${String(id)}`);
   });
 });
+
+describe('LinkedIn inbox through the routes', () => {
+  it('drafts a reply to a comment on our post, and approval publishes exactly one comment', async () => {
+    const created = await call('POST', '/api/linkedin/posts', {
+      text: `Inbox ${randomBytes(3).toString('hex')}`,
+    });
+    await publishDue();
+    const published = await post(String(created.body.id));
+    expect(published.status).toBe('published');
+
+    const pasted = await call('POST', '/api/linkedin/inbox', {
+      kind: 'comment',
+      from: 'Léa Martin',
+      text: 'Bonjour, le BTS est-il ouvert en alternance ?',
+      postUrn: published.urn,
+    });
+    expect(pasted.status).toBe(201);
+    expect(pasted.body).toMatchObject({ status: 'drafted' });
+    const id = String(pasted.body.id);
+    const before = linkedin.comments.length;
+    const approved = await call('POST', `/api/linkedin/inbox/${id}/approve`, {
+      text: 'Oui, en alternance dès septembre.',
+    });
+    expect(approved.status).toBe(200);
+    await call('POST', `/api/linkedin/inbox/${id}/approve`, {});
+    const made = linkedin.comments.slice(before);
+    expect(made).toHaveLength(1);
+    expect(JSON.stringify(made[0])).toContain('Oui, en alternance');
+
+    const analytics = await call('GET', '/api/linkedin/analytics');
+    expect(analytics.status).toBe(200);
+    expect((analytics.body.totals as Json).published).toBeGreaterThanOrEqual(1);
+  });
+});
