@@ -21,8 +21,14 @@ export interface PublishDeps {
 /** A post left `publishing` this long without its orchestration (a crash between claim and start) is started again. */
 const STUCK_AFTER_MS = 10 * 60_000;
 const UPLOAD_TRIES = 3;
-/** Rescheduling after a 429: 5 min, 10, 20… capped at 6 hours (LinkedIn's limits reset daily, without Retry-After). */
-const backoffMs = (times: number) => Math.min(5 * 60_000 * 2 ** Math.max(0, times - 1), 6 * 3600_000);
+/**
+ * Rescheduling after a 429 (LinkedIn sends no Retry-After): 30 s, then doubling up to 6 hours (its limits
+ * are daily), each spread over up to twice that so a burst of refused posts does not come back as one
+ * burst. A short first wait lets a queue drain at the rate LinkedIn accepts; the doubling stops hammering
+ * a daily limit.
+ */
+const backoffMs = (times: number, random: () => number = Math.random) =>
+  Math.min(30_000 * 2 ** Math.max(0, times - 1), 6 * 3600_000) * (1 + random());
 
 /** Why LinkedIn would refuse or a reader should not see it: the AI layer's blocklist, others' personal data. */
 export function contentProblem(post: Pick<Post, 'text'>, blocklist: readonly string[]): string | undefined {

@@ -262,7 +262,7 @@ describe('LinkedIn posts', () => {
     await publishDue();
     const rescheduled = await post(limited);
     expect(rescheduled.status).toBe('scheduled');
-    expect(Date.parse(String(rescheduled.scheduledAt))).toBeGreaterThan(Date.now() + 60_000);
+    expect(Date.parse(String(rescheduled.scheduledAt))).toBeGreaterThan(Date.now() + 20_000);
 
     linkedin.fault('createPost', { status: 401 });
     const revoked = await make('revoque');
