@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
@@ -12,7 +11,8 @@ import { TABLES } from '../functions/platform/storageNames';
 import { startAzurite, type AzuriteInstance } from '../local/azurite';
 import { mulberry32 } from '../local/servers/aiServer';
 import { signWebhook, startLiveKitServer, webhookEvents } from '../local/servers/livekitServer';
-import { round } from './figures';
+import { nearestRank, round, wholeNumber } from './figures';
+import { HostProcess } from './host';
 import { azuritePid, cpuSeconds } from './processes';
 
 /**
@@ -53,9 +53,7 @@ const VERIFIED_TOKENS = 100;
 const REDELIVERED_SHARE = 0.1;
 const EVENTS_PER_CALL = 5;
 
-const START_DEADLINE_MS = 60_000;
 const REQUEST_DEADLINE_MS = 30_000;
-const STOP_DEADLINE_MS = 30_000;
 
 const GOALS = { tokensPerSecond: 1000, tokenP99Ms: 50, webhooksPerSecond: 500 };
 
@@ -83,17 +81,20 @@ async function main(): Promise<void> {
   });
   let host: HostProcess | undefined;
   try {
-    host = await HostProcess.start({
-      AzureWebJobsStorage: azurite.connectionString,
-      FUNCTIONS_WORKER_RUNTIME: 'node',
-      DURABLE_TASK_HUB: `calls${randomBytes(4).toString('hex')}`,
-      AI_PROVIDER: 'offline',
-      LIVEKIT_URL: livekit.wsUrl,
-      LIVEKIT_API_KEY: LIVEKIT.apiKey,
-      LIVEKIT_API_SECRET: LIVEKIT.apiSecret,
-      CALLS_AGENT_NAME: AGENT,
-      CALLS_TOKEN_TTL_MINUTES: String(TOKEN_TTL_SECONDS / 60),
-    });
+    host = await HostProcess.start(
+      {
+        AzureWebJobsStorage: azurite.connectionString,
+        FUNCTIONS_WORKER_RUNTIME: 'node',
+        DURABLE_TASK_HUB: `calls${randomBytes(4).toString('hex')}`,
+        AI_PROVIDER: 'offline',
+        LIVEKIT_URL: livekit.wsUrl,
+        LIVEKIT_API_KEY: LIVEKIT.apiKey,
+        LIVEKIT_API_SECRET: LIVEKIT.apiSecret,
+        CALLS_AGENT_NAME: AGENT,
+        CALLS_TOKEN_TTL_MINUTES: String(TOKEN_TTL_SECONDS / 60),
+      },
+      { keys: { functionKey: FUNCTION_KEY, masterKey: MASTER_KEY }, nodeArgs: hostNodeArgs },
+    );
     const client = new HttpClient(host.url);
     try {
       await run(client, new CpuMeter(host, azuritePid(azurite)), azurite, { tokens, callCount, loadAtStart });
@@ -215,13 +216,6 @@ async function run(
   // A lost or doubled event is a wrong call record, not a slow run.
   if (!goals.nothingLost || !goals.nothingDuplicated) process.exitCode = 1;
   process.stdout.write(`${JSON.stringify(summary)}\n`);
-}
-
-function wholeNumber(flag: string, text: string | undefined, byDefault: number, min: number, max: number) {
-  const value = text === undefined ? byDefault : Number(text);
-  if (!Number.isInteger(value) || value < min || value > max)
-    throw new Error(`${flag} ${text}: a whole number from ${min} to ${max}.`);
-  return value;
 }
 
 // --- 1. the token route ------------------------------------------------------------------------------
@@ -540,74 +534,8 @@ async function readCallsBack(client: HttpClient, azurite: AzuriteInstance, calls
 
 // --- the host in a child process ---------------------------------------------------------------------
 
-const TAIL_LINES = 30;
 /** Node options of the host process (`--cpu-prof-dir`: a CPU profile, written when it stops). */
 const hostNodeArgs: string[] = [];
-
-/** `node dist/cli/serve.js --port 0` with the bench's settings in its environment. */
-class HostProcess {
-  private readonly exited: Promise<void>;
-
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly url: string,
-  ) {
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-  }
-
-  static async start(settings: Record<string, string>): Promise<HostProcess> {
-    const child = spawn(
-      process.execPath,
-      [...hostNodeArgs, SERVE, '--port', '0', '--key', FUNCTION_KEY, '--master-key', MASTER_KEY],
-      { cwd: APP_ROOT, env: { ...process.env, ...settings }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const tail: string[] = [];
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(
-          new Error(`The host did not listen within ${START_DEADLINE_MS / 1000} s:\n${tail.join('\n')}`),
-        );
-      }, START_DEADLINE_MS);
-      const lines = (stream: NodeJS.ReadableStream | null) => {
-        let pending = '';
-        stream?.on('data', (chunk: Buffer) => {
-          const parts = (pending + chunk.toString('utf8')).split('\n');
-          pending = parts.pop() ?? '';
-          for (const line of parts) {
-            tail.push(line);
-            if (tail.length > TAIL_LINES) tail.shift();
-            const listening = /^Listening on (http:\/\/\S+)/.exec(line);
-            if (listening?.[1]) {
-              clearTimeout(timer);
-              resolve(listening[1]);
-            }
-          }
-        });
-      };
-      lines(child.stdout);
-      lines(child.stderr);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`The host exited (${code}) before it listened:\n${tail.join('\n')}`));
-      });
-    });
-    return new HostProcess(child, url);
-  }
-
-  get pid(): number {
-    return this.child.pid ?? 0;
-  }
-
-  /** SIGTERM (the host finishes what it runs, and writes its CPU profile), SIGKILL past the deadline. */
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_DEADLINE_MS);
-    await this.exited;
-    clearTimeout(timer);
-  }
-}
 
 // --- HTTP with keep-alive ----------------------------------------------------------------------------
 
@@ -690,7 +618,7 @@ async function pool<T>(count: number, task: (index: number) => Promise<T>): Prom
 /** Nearest-rank percentiles, in ms. */
 function percentiles(latencies: number[]) {
   const sorted = [...latencies].sort((a, b) => a - b);
-  const at = (p: number) => round(sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0, 1);
+  const at = (p: number) => round(nearestRank(sorted, p), 1);
   return { p50Ms: at(50), p95Ms: at(95), p99Ms: at(99), maxMs: at(100) };
 }
 

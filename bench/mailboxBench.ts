@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -9,6 +8,7 @@ import { createTransport } from 'nodemailer';
 import type { StorageClients } from '../functions/platform/storage';
 import { TABLES } from '../functions/platform/storageNames';
 import { azuritePid, cpuSeconds } from './processes';
+import { HostProcess } from './host';
 import { mulberry32 } from '../local/servers/aiServer';
 import { startSmtpSink, type SinkMessage } from '../local/servers/smtpSink';
 import { SCHOOL, startMailboxWorld, type MailboxWorld } from '../local/servers/mailWorld';
@@ -59,12 +59,10 @@ const NEVER_ANSWER = new Set([
 ]);
 
 // Deadlines: a scenario past its deadline fails the bench, naming what it was waiting for.
-const START_DEADLINE_MS = 60_000;
 const RUN_DEADLINE_MS = 5 * 60_000;
 // After the restart, mails that were in progress at the kill come back when their queue message's
 // 10-minute visibility timeout ends (as on Azure), or when a poll queues them again.
 const RECOVERY_DEADLINE_MS = 15 * 60_000;
-const STOP_DEADLINE_MS = 30_000;
 const CHECK_EVERY_MS = 500;
 // A progress line when the count moved, at most this often (and once a minute while it waits).
 const PROGRESS_EVERY_MS = 15_000;
@@ -270,134 +268,9 @@ async function withWorld<T>(scenario: (world: World) => Promise<T>): Promise<T> 
 
 // --- the host in a child process ---------------------------------------------------------------------
 
-const TAIL_LINES = 30;
 /** Node options of the host processes (`--cpu-prof-dir`: a CPU profile each, written when it stops). */
 const hostNodeArgs: string[] = [];
-
-/** `node dist/cli/serve.js --port 0` with the world's settings in its environment. */
-class HostProcess {
-  private readonly tail: string[] = [];
-  private readonly watchers = new Set<(line: string) => void>();
-  private readonly exited: Promise<void>;
-  private url = '';
-
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly label: string,
-  ) {
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    const lines = (stream: NodeJS.ReadableStream | null) => {
-      let pending = '';
-      stream?.on('data', (chunk: Buffer) => {
-        const parts = (pending + chunk.toString('utf8')).split('\n');
-        pending = parts.pop() ?? '';
-        for (const line of parts) {
-          this.tail.push(line);
-          if (this.tail.length > TAIL_LINES) this.tail.shift();
-          for (const watch of this.watchers) watch(line);
-        }
-      });
-    };
-    lines(child.stdout);
-    lines(child.stderr);
-  }
-
-  static async start(settings: Record<string, string>, label: string): Promise<HostProcess> {
-    const child = spawn(
-      process.execPath,
-      [...hostNodeArgs, SERVE, '--port', '0', '--key', FUNCTION_KEY, '--master-key', MASTER_KEY],
-      { cwd: APP_ROOT, env: { ...process.env, ...settings }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const host = new HostProcess(child, label);
-    const listening = await host.waitForLine(/^Listening on (http:\/\/\S+)/, START_DEADLINE_MS, 'to listen');
-    host.url = listening[1] ?? '';
-    return host;
-  }
-
-  /** CPU seconds it has used so far. */
-  cpuSeconds(): number {
-    return cpuSeconds(this.child.pid ?? 0);
-  }
-
-  get alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** The process's peak resident set (VmHWM), in MB: it must be read before the process ends. */
-  peakRssMb(): number {
-    return this.memoryMb('VmHWM');
-  }
-
-  /** Its resident set now (VmRSS), in MB. */
-  rssMb(): number {
-    return this.memoryMb('VmRSS');
-  }
-
-  private memoryMb(field: 'VmHWM' | 'VmRSS'): number {
-    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
-    const kb = Number(new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status)?.[1]);
-    if (!Number.isFinite(kb))
-      throw new Error(`${this.label}: no ${field} in /proc/${this.child.pid}/status.`);
-    return Math.round(kb / 1024);
-  }
-
-  /** Resolves with the match of the first line (from now on) matching `pattern`. */
-  waitForLine(pattern: RegExp, deadlineMs: number, what: string): Promise<RegExpExecArray> {
-    return new Promise((resolve, reject) => {
-      const finish = (error?: Error, match?: RegExpExecArray) => {
-        clearTimeout(timer);
-        this.watchers.delete(watch);
-        if (error) reject(error);
-        else if (match) resolve(match);
-      };
-      const watch = (line: string) => {
-        const match = pattern.exec(line);
-        if (match) finish(undefined, match);
-      };
-      const timer = setTimeout(
-        () => finish(this.failure(`did not ${what} within ${deadlineMs / 1000} s`)),
-        deadlineMs,
-      );
-      this.watchers.add(watch);
-      void this.exited.then(() => finish(this.failure(`exited before it came ${what}`)));
-    });
-  }
-
-  async call(
-    method: string,
-    route: string,
-    key: 'function' | 'master',
-  ): Promise<{ status: number; body: string }> {
-    const response = await fetch(`${this.url}${route}`, {
-      method,
-      headers: {
-        'x-functions-key': key === 'master' ? MASTER_KEY : FUNCTION_KEY,
-        'content-type': 'application/json',
-      },
-      ...(method === 'GET' ? {} : { body: '{}' }),
-    });
-    return { status: response.status, body: await response.text() };
-  }
-
-  /** SIGTERM (the host finishes what it runs), SIGKILL past the deadline. */
-  async stop(): Promise<void> {
-    if (!this.alive) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_DEADLINE_MS);
-    await this.exited;
-    clearTimeout(timer);
-  }
-
-  /** As a crash or an evicted instance would: nothing finishes. */
-  async kill(): Promise<void> {
-    this.child.kill('SIGKILL');
-    await this.exited;
-  }
-
-  failure(what: string): Error {
-    return new Error(`The ${this.label} ${what}. Its last lines:\n${this.tail.join('\n')}`);
-  }
-}
+const KEYS = { functionKey: FUNCTION_KEY, masterKey: MASTER_KEY };
 
 // --- the ledger, read the way an operator's script would ---------------------------------------------
 
@@ -466,7 +339,7 @@ async function untilProcessed(
 
 /** Starts a host and lets it take the folder as it is (the first poll only sets the baseline). */
 async function hostWithBaseline(world: World, settings: Record<string, string>, label: string) {
-  const host = await HostProcess.start(settings, label);
+  const host = await HostProcess.start(settings, { keys: KEYS, label, nodeArgs: hostNodeArgs });
   const baseline = await host.call('POST', '/api/mailbox/poll', 'function');
   if (baseline.status !== 200) {
     await host.stop();
@@ -658,7 +531,11 @@ async function killedAndRestarted(world: World, mails: BenchMail[], expectedRepl
   );
 
   const restarted = Date.now();
-  const second = await HostProcess.start(settings, 'restarted host');
+  const second = await HostProcess.start(settings, {
+    keys: KEYS,
+    label: 'restarted host',
+    nodeArgs: hostNodeArgs,
+  });
   try {
     const done = await untilProcessed(
       world,
