@@ -70,7 +70,7 @@ function jpegSize(b: Buffer): { contentType: 'image/jpeg'; width: number; height
   return undefined;
 }
 
-/** The wall-clock parts of `date` in `timeZone`. */
+/** The wall-clock parts of `date` in `timeZone` (weekday 0 = Sunday). */
 function zoned(date: Date, timeZone: string) {
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone,
@@ -83,12 +83,13 @@ function zoned(date: Date, timeZone: string) {
     weekday: 'short',
   }).formatToParts(date);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
   return {
     year: Number(get('year')),
     month: Number(get('month')),
     day: Number(get('day')),
-    weekday: days.indexOf(get('weekday')),
+    hour: Number(get('hour')),
+    minute: Number(get('minute')),
+    weekday: ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(get('weekday')),
   };
 }
 
@@ -97,17 +98,8 @@ function instantAt(y: number, m: number, d: number, time: string, timeZone: stri
   const [hh = 0, mm = 0] = time.split(':').map(Number);
   const guess = Date.UTC(y, m - 1, d, hh, mm);
   const offset = (at: number) => {
-    const p = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-    }).formatToParts(new Date(at));
-    const v = (t: string) => Number(p.find((x) => x.type === t)?.value ?? 0);
-    return Date.UTC(v('year'), v('month') - 1, v('day'), v('hour'), v('minute')) - at;
+    const z = zoned(new Date(at), timeZone);
+    return Date.UTC(z.year, z.month - 1, z.day, z.hour, z.minute) - at;
   };
   const first = guess - offset(guess);
   return new Date(guess - offset(first));

@@ -1,6 +1,6 @@
+import { listenHttp } from './listen';
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { BodyTooLargeError, readBodyBytes, sendJson } from '../jsonHttp';
 
@@ -528,16 +528,8 @@ export class LinkedInServer {
   }
 
   async listen(): Promise<this> {
-    const server = createServer((req, res) => {
-      void this.handle(req, res);
-    });
+    const { server, host, port } = await listenHttp((req, res) => this.handle(req, res), this.options);
     this.server = server;
-    const host = this.options.host ?? '127.0.0.1';
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, host, resolve);
-    });
-    const { port } = server.address() as AddressInfo;
     this.url = `http://${host}:${port}`;
     return this;
   }

@@ -1,6 +1,6 @@
+import { listenHttp } from './listen';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AccessToken, TokenVerifier, type SIPGrant, type VideoGrant } from 'livekit-server-sdk';
 import { z } from 'zod';
 import { BodyTooLargeError, readBodyBytes, sendJson } from '../jsonHttp';
@@ -319,16 +319,8 @@ export class LiveKitServer {
   }
 
   async listen(): Promise<this> {
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch(() => res.destroy());
-    });
+    const { server, host, port } = await listenHttp((req, res) => this.handle(req, res), this.options);
     this.server = server;
-    const host = this.options.host ?? '127.0.0.1';
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, host, resolve);
-    });
-    const { port } = server.address() as AddressInfo;
     this.url = `http://${host}:${port}`;
     this.wsUrl = `ws://${host}:${port}`;
     return this;

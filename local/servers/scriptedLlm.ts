@@ -1,6 +1,6 @@
+import { listenHttp } from './listen';
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { BodyTooLargeError, readBody, sendJson } from '../jsonHttp';
 
@@ -429,16 +429,8 @@ export class ScriptedLlmServer {
   }
 
   async listen(): Promise<this> {
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch(() => res.destroy());
-    });
+    const { server, host, port } = await listenHttp((req, res) => this.handle(req, res), this.options);
     this.server = server;
-    const host = this.options.host ?? '127.0.0.1';
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, host, resolve);
-    });
-    const { port } = server.address() as AddressInfo;
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
     this.url = `http://${shown}:${port}/v1`;
     return this;
