@@ -10,6 +10,7 @@ import type { StorageClients } from '../platform/storage';
 import { CONTAINERS, TABLES } from '../platform/storageNames';
 import { LinkedInError, linkedinApi, type LinkedInApi } from './api';
 import { inspectImage, nextFreeSlot } from './content';
+import { remindExpiring } from './reminders';
 import { linkedinAnalytics, refreshMetrics } from './analytics';
 import { LINKEDIN_DURABLE, publishInstanceId, type PublishInput, type StepOutcome } from './contracts';
 import { draftPost } from './drafts';
@@ -365,28 +366,7 @@ export function createLinkedIn(deps: LinkedInDependencies) {
     },
 
     /** The daily reminder: 7 days and 1 day before a token expires, once each. */
-    remindExpiring: async () => {
-      const email = deps.email();
-      if (!settings.notifyEmail || email.provider === 'none') return { sent: 0 };
-      let sent = 0;
-      for (const account of await stores.accounts.list()) {
-        const daysLeft = (Date.parse(account.expiresAt) - clock().getTime()) / DAY_MS;
-        const due = ['1', '7'].find(
-          (d) => daysLeft <= Number(d) && daysLeft > 0 && !account.reminded.includes(d),
-        );
-        if (!due) continue;
-        await email.send({
-          key: `linkedin-expiry:${account.id}:${account.expiresAt}:${due}`,
-          kind: 'linkedin-expiry',
-          to: settings.notifyEmail,
-          subject: `LinkedIn: reconnect ${account.name} within ${due} day${due === '1' ? '' : 's'}`,
-          text: `The LinkedIn connection of ${account.name} expires on ${account.expiresAt}. Scheduled posts pause when it does.\nReconnect: GET /api/linkedin/connect on the automation suite.`,
-        });
-        await stores.accounts.mutate(account.id, (a) => ({ ...a, reminded: [...a.reminded, due] }));
-        sent++;
-      }
-      return { sent };
-    },
+    remindExpiring: () => remindExpiring({ stores, settings, email: deps.email(), clock }),
 
     // --- posts ---------------------------------------------------------------------------------
 
