@@ -5,7 +5,7 @@ import { MalformedAnswerError, parseJsonAnswer } from '../ai/jsonAnswer';
 import { InvalidInputError, UnavailableError } from '../platform/errors';
 import { parseInput } from '../platform/input';
 import { MAX_TEXT_CHARS } from './content';
-import { detectLanguage } from './language';
+import { detectLanguage } from '../platform/language';
 
 /** The AI task that drafts a post; its prompt is `prompts/linkedin-post.*`. */
 export const LINKEDIN_POST_TASK = 'linkedin-post';

@@ -9,7 +9,7 @@ import {
   type ReplyVariables,
   type Triage,
 } from './inbox';
-import { detectLanguage } from './language';
+import { detectLanguage } from '../platform/language';
 
 /**
  * LinkedIn's offline answers: with no AI key, items are still triaged (by keywords) and given a short

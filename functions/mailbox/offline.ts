@@ -1,4 +1,5 @@
 import type { OfflineGenerator } from '../ai/providers/offlineProvider';
+import { detectLanguage, ENGLISH_WORDS, FRENCH_WORDS } from '../platform/language';
 import { foldText } from '../platform/text';
 import {
   classifyVariablesSchema,
@@ -6,7 +7,6 @@ import {
   type Classification,
   type ClassificationCategory,
 } from './classification';
-import type { MailLanguage } from './knowledge';
 import { MAILBOX_REPLY_TASK, replyVariablesSchema, type ReplyVariables } from './reply';
 
 /**
@@ -188,25 +188,7 @@ export function offlineClassify(variables: Readonly<Record<string, unknown>>): C
   return { category, confidence, language, summary };
 }
 
-const FRENCH_WORDS = new Set(
-  'le la les des du de et est sont pour vous votre vos nous je ai bonjour merci quels quelles quel quelle sur dans avec pas qui que au aux ce cette madame monsieur cordialement suis mon ma mes une un il elle pourriez serait savoir ou mais donc'.split(
-    ' ',
-  ),
-);
-const ENGLISH_WORDS = new Set(
-  'the and is are for you your we i hello hi thanks thank what which when how of to in with please would could regards dear my me about an be can do does it this that there will from have'.split(
-    ' ',
-  ),
-);
-
-/** French or English, by common words and accents; French when unsure (the school writes French). */
-export function detectLanguage(text: string): MailLanguage {
-  const words = foldText(text).split(/[^a-z]+/);
-  const french = words.filter((w) => FRENCH_WORDS.has(w)).length;
-  const english = words.filter((w) => ENGLISH_WORDS.has(w)).length;
-  const accents = (text.match(/[àâçéèêëîïôûùüÿœ]/gi) ?? []).length;
-  return french + accents / 2 >= english ? 'fr' : 'en';
-}
+export { detectLanguage };
 
 // A greeting opening a line: "Bonjour,", "Madame, Monsieur,", "Dear Sir or Madam,".
 const GREETING =

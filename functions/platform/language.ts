@@ -1,11 +1,12 @@
-import { foldText } from '../platform/text';
+import { foldText } from './text';
 
-const FRENCH_WORDS = new Set(
-  'le la les des du de et est sont pour vous votre vos nous je ai bonjour merci quels quelles quel quelle sur dans avec pas qui que au aux ce cette suis mon ma mes une un il elle pourriez serait ou mais donc tres bravo super article sujet notre nos cordialement'.split(
+/** Common French and English words (accents folded): what tells the two languages apart in short text. */
+export const FRENCH_WORDS: ReadonlySet<string> = new Set(
+  'le la les des du de et est sont pour vous votre vos nous je ai bonjour merci quels quelles quel quelle sur dans avec pas qui que au aux ce cette madame monsieur cordialement suis mon ma mes une un il elle pourriez serait savoir ou mais donc tres bravo super article sujet notre nos'.split(
     ' ',
   ),
 );
-const ENGLISH_WORDS = new Set(
+export const ENGLISH_WORDS: ReadonlySet<string> = new Set(
   'the and is are for you your we i hello hi thanks thank what which when how of to in with please would could regards dear my me about an be can do does it this that there will from have great post our love'.split(
     ' ',
   ),
