@@ -24,3 +24,12 @@ export function runCommand(main: (argv: string[]) => Promise<number>, usage: str
     },
   );
 }
+
+/** The port an environment variable names (0 = a free one), else `fallback`; a UsageError naming it otherwise. */
+export function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name]?.trim();
+  const port = raw ? Number(raw) : fallback;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new UsageError(`${name} must be a port number, not "${raw ?? ''}".`);
+  return port;
+}

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { portFromEnv } from './command';
 import {
   personUrn,
   startLinkedInServer,
@@ -22,13 +22,6 @@ const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
-const port = z.coerce
-  .number()
-  .int()
-  .min(0)
-  .max(65535)
-  .safeParse(process.env.LINKEDIN_LOCAL_PORT ?? 7080);
-
 function showRequest(request: LinkedInRequest): void {
   const at = new Date().toISOString().slice(11, 19);
   const late = request.clientGaveUp ? ' (the client had given up)' : '';
@@ -49,12 +42,11 @@ function monthsBefore(date: Date, back: number): string {
 }
 
 async function main(): Promise<void> {
-  if (!port.success)
-    throw new Error(`LINKEDIN_LOCAL_PORT must be a port number, not "${process.env.LINKEDIN_LOCAL_PORT}".`);
+  const port = portFromEnv('LINKEDIN_LOCAL_PORT', 7080);
   const server = await startLinkedInServer({
     clientId: CLIENT_ID,
     clientSecret: CLIENT_SECRET,
-    port: port.data,
+    port,
     onRequest: showRequest,
     onPost: showPost,
   });

@@ -1,3 +1,4 @@
+import { portFromEnv } from './command';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import {
@@ -32,12 +33,6 @@ const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
-const port = z.coerce
-  .number()
-  .int()
-  .min(0)
-  .max(65535)
-  .safeParse(process.env.LIVEKIT_LOCAL_PORT ?? 7880);
 const webhookUrl = z
   .url({ protocol: /^https?$/ })
   .safeParse(process.env.LIVEKIT_WEBHOOK_URL?.trim() || DEFAULT_WEBHOOK_URL);
@@ -140,14 +135,13 @@ async function webhookConsole(server: LiveKitServer, url: string): Promise<void>
 }
 
 async function main(): Promise<void> {
-  if (!port.success)
-    throw new Error(`LIVEKIT_LOCAL_PORT must be a port number, not "${process.env.LIVEKIT_LOCAL_PORT}".`);
+  const port = portFromEnv('LIVEKIT_LOCAL_PORT', 7880);
   if (!webhookUrl.success)
     throw new Error(`LIVEKIT_WEBHOOK_URL must be an http(s) URL, not "${process.env.LIVEKIT_WEBHOOK_URL}".`);
   const server = await startLiveKitServer({
     apiKey: API_KEY,
     apiSecret: API_SECRET,
-    port: port.data,
+    port,
     onRequest: show,
   });
   const stop = async () => {

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
 import { ScriptError, startScriptedLlm, type ScriptedLlmLogEntry } from '../local/servers/scriptedLlm';
-import { runCommand, UsageError } from './command';
+import { portFromEnv, runCommand, UsageError } from './command';
 
 /**
  * `npm run agent:llm-local [-- dialogue.json]`: a local OpenAI-compatible chat-completions server that
@@ -44,14 +43,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (argv.length > 1 || argv.some((arg) => arg.startsWith('-')))
     throw new UsageError(`Unexpected arguments: ${argv.join(' ')}`);
-  const port = z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(65535)
-    .safeParse(process.env.SCRIPTED_LLM_PORT?.trim() || DEFAULT_PORT);
-  if (!port.success)
-    throw new UsageError(`SCRIPTED_LLM_PORT must be a port number, not "${process.env.SCRIPTED_LLM_PORT}".`);
+  const port = portFromEnv('SCRIPTED_LLM_PORT', DEFAULT_PORT);
 
   const file = argv[0] ? path.resolve(argv[0]) : DEFAULT_SCRIPT;
   let script: unknown;
@@ -62,12 +54,12 @@ async function main(argv: string[]): Promise<number> {
       `Cannot read the script ${file}: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  const server = await startScriptedLlm({ script, port: port.data, model: MODEL, onRequest: show }).catch(
+  const server = await startScriptedLlm({ script, port: port, model: MODEL, onRequest: show }).catch(
     (error: unknown) => {
       // Said in one message, as a usage error: an invalid script (each rule and field named), a busy port.
       if (error instanceof ScriptError) throw new UsageError(`${file}: ${error.message}`);
       if (error instanceof Error && 'code' in error && error.code === 'EADDRINUSE')
-        throw new UsageError(`Port ${port.data} is in use: set SCRIPTED_LLM_PORT to another port.`);
+        throw new UsageError(`Port ${port} is in use: set SCRIPTED_LLM_PORT to another port.`);
       throw error;
     },
   );
