@@ -1,9 +1,12 @@
 import { InvalidInputError } from '../platform/errors';
 
-/** Characters LinkedIn's "little text" reserves: unescaped, they silently cut a post at that point. */
-const RESERVED = /[\\|{}@[\]()<>#*_~]/g;
+/**
+ * Characters LinkedIn's "little text" reserves: unescaped, they silently cut a post at that point. A `#`
+ * opening a word is the exception: it is a hashtag element, which LinkedIn links.
+ */
+const RESERVED = /#(?!\p{L})|[\\|{}@[\]()<>*_~]/gu;
 
-/** The text as LinkedIn's `commentary` must carry it: each reserved character backslash-escaped. */
+/** The text as LinkedIn's `commentary` must carry it: reserved characters backslash-escaped, hashtags kept. */
 export function escapeLittleText(text: string): string {
   return text.replace(RESERVED, (c) => `\\${c}`);
 }

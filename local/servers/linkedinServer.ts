@@ -113,6 +113,8 @@ export interface LinkedInPost {
   text: string;
   /** The commentary had an unescaped reserved character, so LinkedIn silently cut it there. */
   truncated: boolean;
+  /** Hashtag elements (`#` opening a word, unescaped), as LinkedIn links them. */
+  hashtags: string[];
   createdAt: Date;
   deleted: boolean;
   deletedAt?: Date;
@@ -301,24 +303,31 @@ function parseBody<S extends z.ZodType>(schema: S, raw: Buffer): z.output<S> {
 
 /**
  * Reads commentary as LinkedIn's little-text parser does: a backslash escapes the next reserved
- * character; an unescaped one (a lone backslash included) ends the post there, silently.
+ * character; `#` opening a word (a letter after it) is a hashtag element, kept with its tag; any other
+ * unescaped reserved character (a lone backslash included) ends the post there, silently.
  */
-function readLittleText(commentary: string): { text: string; cutAt: number | undefined } {
+function readLittleText(commentary: string): { text: string; cutAt: number | undefined; hashtags: string[] } {
   let text = '';
+  const hashtags: string[] = [];
   for (let i = 0; i < commentary.length; i++) {
     const ch = commentary.charAt(i);
     if (ch === '\\') {
       const next = commentary.charAt(i + 1);
-      if (!RESERVED.has(next)) return { text, cutAt: i };
+      if (!RESERVED.has(next)) return { text, cutAt: i, hashtags };
       text += next;
       i++;
+    } else if (ch === '#' && /^\p{L}/u.test(commentary.slice(i + 1))) {
+      const tag = /^[\p{L}\p{N}]+/u.exec(commentary.slice(i + 1))?.[0] ?? '';
+      hashtags.push(tag);
+      text += `#${tag}`;
+      i += tag.length;
     } else if (RESERVED.has(ch)) {
-      return { text, cutAt: i };
+      return { text, cutAt: i, hashtags };
     } else {
       text += ch;
     }
   }
-  return { text, cutAt: undefined };
+  return { text, cutAt: undefined, hashtags };
 }
 
 /** `YYYYMM` (or `YYYYMM.RR`) as a month count, undefined when malformed. */
@@ -1051,7 +1060,7 @@ export class LinkedInServer {
   }
 
   private storePost(body: PostBody, rawBody: string, headers: Record<string, string>): LinkedInPost {
-    const { text, cutAt } = readLittleText(body.commentary);
+    const { text, cutAt, hashtags } = readLittleText(body.commentary);
     const post: LinkedInPost = {
       urn: this.nextShareUrn(),
       author: body.author,
@@ -1061,6 +1070,7 @@ export class LinkedInServer {
       commentary: cutAt === undefined ? body.commentary : body.commentary.slice(0, cutAt),
       text,
       truncated: cutAt !== undefined,
+      hashtags,
       createdAt: this.now(),
       deleted: false,
     };

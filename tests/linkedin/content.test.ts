@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { escapeLittleText, inspectImage, nextFreeSlot } from '../../functions/linkedin/content';
 
 describe('little text', () => {
-  it('escapes every character LinkedIn would cut a post at, and nothing else', () => {
+  it('escapes every character LinkedIn would cut a post at, keeps hashtags, and touches nothing else', () => {
     expect(escapeLittleText('Offre (CDI) @Lyon #data 50% [remote] {x} <b> *gras* _it_ ~s~ a|b \\ fin')).toBe(
-      'Offre \\(CDI\\) \\@Lyon \\#data 50% \\[remote\\] \\{x\\} \\<b\\> \\*gras\\* \\_it\\_ \\~s\\~ a\\|b \\\\ fin',
+      'Offre \\(CDI\\) \\@Lyon #data 50% \\[remote\\] \\{x\\} \\<b\\> \\*gras\\* \\_it\\_ \\~s\\~ a\\|b \\\\ fin',
     );
+    // A hashtag (`#` before a letter) is kept for LinkedIn to link; any other `#` is escaped.
+    expect(escapeLittleText('#Rentrée en C# : #2026')).toBe('#Rentrée en C\\# : \\#2026');
     expect(escapeLittleText('Rentrée : été, où, ça — 100 € !')).toBe('Rentrée : été, où, ça — 100 € !');
   });
 });

@@ -159,6 +159,7 @@ describe('LinkedIn posts', () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]?.truncated).toBe(false);
     expect(sent[0]?.text).toBe(text);
+    expect(sent[0]?.hashtags).toEqual(['data']);
     expect(sent[0]?.headers['x-restli-protocol-version']).toBe('2.0.0');
     expect(sent[0]?.headers['linkedin-version']).toMatch(/^20\d{4}$/);
     await publishDue();

@@ -470,6 +470,16 @@ describe('posts', () => {
     // A lone backslash is itself reserved.
     expect((await createPost(token, postBody('C:\\path'))).status).toBe(201);
     expect(server.posts[2]).toMatchObject({ truncated: true, text: 'C:' });
+
+    // `#` opening a word is a hashtag element; a `#` before anything else cuts the post.
+    expect((await createPost(token, postBody('Rentrée #formation 2026'))).status).toBe(201);
+    expect(server.posts[3]).toMatchObject({
+      truncated: false,
+      text: 'Rentrée #formation 2026',
+      hashtags: ['formation'],
+    });
+    expect((await createPost(token, postBody('Code en C# ce soir'))).status).toBe(201);
+    expect(server.posts[4]).toMatchObject({ truncated: true, text: 'Code en C' });
   });
 
   it('deletes a post once (204, then 404) and wants the URN encoded', async () => {
