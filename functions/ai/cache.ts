@@ -46,20 +46,48 @@ export class BlobResponseCache implements ResponseCache {
 
   /** Deletes the expired entries (maintenance: the cache would otherwise only grow); returns how many. */
   async purgeExpired(): Promise<number> {
+    return (await this.sweepExpired()).entries;
+  }
+
+  /**
+   * The expired entries, how many and their size, deleted unless `dryRun`. Page by page, so memory
+   * stays bounded however large the cache.
+   */
+  async sweepExpired({ dryRun = false }: { dryRun?: boolean } = {}): Promise<{
+    entries: number;
+    bytes: number;
+  }> {
     await ensureContainer(this.container);
     const now = this.now();
     const slots = new Semaphore(16);
-    const deletions: Promise<unknown>[] = [];
-    for await (const blob of this.container.listBlobsFlat({ includeMetadata: true })) {
-      const expiresAt = Number(blob.metadata?.[EXPIRES_METADATA]);
-      // An entry without the metadata predates it: read its expiry once.
-      const expired = Number.isFinite(expiresAt)
-        ? expiresAt <= now
-        : ((await readJsonBlob(this.container, blob.name, cacheEntrySchema))?.expiresAt ?? 0) <= now;
-      if (expired)
-        deletions.push(slots.run(() => this.container.deleteBlob(blob.name, { deleteSnapshots: 'include' })));
+    let entries = 0;
+    let bytes = 0;
+    const pages = this.container.listBlobsFlat({ includeMetadata: true }).byPage({ maxPageSize: 1000 });
+    for await (const page of pages) {
+      const expired: { name: string; size: number }[] = [];
+      for (const blob of page.segment.blobItems) {
+        const expiresAt = Number(blob.metadata?.[EXPIRES_METADATA]);
+        // An entry without the metadata predates it: read its expiry once.
+        const isExpired = Number.isFinite(expiresAt)
+          ? expiresAt <= now
+          : ((await readJsonBlob(this.container, blob.name, cacheEntrySchema))?.expiresAt ?? 0) <= now;
+        if (isExpired) expired.push({ name: blob.name, size: blob.properties.contentLength ?? 0 });
+      }
+      // Counted when deleted: an entry another sweep deleted first is not this one's.
+      await Promise.all(
+        expired.map((entry) =>
+          slots.run(async () => {
+            const deleted =
+              dryRun ||
+              (await this.container.getBlobClient(entry.name).deleteIfExists({ deleteSnapshots: 'include' }))
+                .succeeded;
+            if (!deleted) return;
+            entries++;
+            bytes += entry.size;
+          }),
+        ),
+      );
     }
-    await Promise.all(deletions);
-    return deletions.length;
+    return { entries, bytes };
   }
 }

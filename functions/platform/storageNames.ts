@@ -21,6 +21,14 @@ export const CONTAINERS = {
   callTranscripts: 'call-transcripts',
   /** Images of LinkedIn posts (and link thumbnails) until they are uploaded: `{postId}/image|thumbnail`. */
   linkedinMedia: 'linkedin-media',
+  /** Each ops run's step log, `{runId}/log.jsonl` (one JSON object per line). */
+  opsRuns: 'ops-runs',
+  /** Table backups of the maintenance workflow: `{date}/{table}.jsonl.gz` and `{date}/manifest.json`. */
+  opsBackups: 'ops-backups',
+  /** Drop PDF, DOCX or TXT files in `{batchId}/` here to summarise them (blob trigger). */
+  documentsInbox: 'documents-inbox',
+  /** Each document's summary, `{batchId}/{name}.json`, and the batch's `{batchId}/report.json`. */
+  documents: 'documents',
 } as const;
 
 export const QUEUES = {
@@ -61,4 +69,6 @@ export const TABLES = {
    * triage, AI draft and approval.
    */
   linkedinInbox: 'linkedininbox',
+  /** Health reports (partition `history`, newest first) and the alert state (partition `alert`). */
+  opsHealth: 'opshealth',
 } as const;

@@ -61,8 +61,8 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
 }
 
 // The app's blob containers, named as in functions/platform/storageNames.ts (CONTAINERS); tests/infra fails when a
-// container there is missing here. The app creates the others on first use, but not dossiers-inbox, where
-// operators drop batches and whose BlobCreated events modules/blobEvents.bicep delivers to the app.
+// container there is missing here. The app creates the others on first use, but not dossiers-inbox and documents-inbox,
+// where operators drop batches and whose BlobCreated events modules/blobEvents.bicep delivers to the app.
 var appContainerNames = [
   'ai-cache'
   'dossiers-inbox'
@@ -73,6 +73,10 @@ var appContainerNames = [
   'mailbox-knowledge'
   'call-transcripts'
   'linkedin-media'
+  'ops-runs'
+  'ops-backups'
+  'documents-inbox'
+  'documents'
 ]
 
 resource appContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
@@ -122,6 +126,7 @@ resource appTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-
     'linkedinposts'
     'linkedinsettings'
     'linkedininbox'
+    'opshealth'
   ]: {
     parent: tableService
     name: tableName
