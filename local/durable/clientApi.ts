@@ -1,15 +1,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { readBody, sendJson } from '../jsonHttp';
 import type { AddressInfo } from 'node:net';
-import { DurableError, type DurableEngine } from './engine';
-import type { InstanceRecord, RuntimeStatus } from './store';
+import { Semaphore } from '../../functions/platform/semaphore';
+import { readBody, sendJson } from '../jsonHttp';
+import { DurableError, newInstanceId, type DurableEngine } from './engine';
+import { httpHistoryEvents } from './history';
+import {
+  InvalidContinuationTokenError,
+  RUNTIME_STATUSES,
+  TERMINAL_STATUSES,
+  type InstanceQuery,
+  type InstanceStatus,
+  type RuntimeStatus,
+} from './store';
 
 const RPC_PREFIX = '/runtime/webhooks/durabletask/';
 
 /**
- * The Durable extension's HTTP API as durable-functions' DurableClient calls it (`rpcBaseUrl`):
- * start (409 Conflict for a pending or running id), status, list, raise event, terminate and purge,
- * served over real HTTP on loopback.
+ * The Durable extension's HTTP API as durable-functions' DurableClient (`rpcBaseUrl`) and direct callers use
+ * it: start (409 Conflict for an active id), status with its history, listing with the extension's filters
+ * and paging, raise event, terminate, suspend, resume, restart and purge, served over real HTTP on loopback.
  */
 export class DurableClientApi {
   private server: Server | undefined;
@@ -43,24 +52,13 @@ export class DurableClientApi {
   clientInput(functionKey: string): Record<string, unknown> {
     const base = `${this.origin}${RPC_PREFIX}`;
     const query = `taskHub=${this.hubName}&connection=Storage&code=${encodeURIComponent(functionKey)}`;
-    const instance = `${base}instances/INSTANCEID`;
     return {
       taskHubName: this.hubName,
       creationUrls: {
         createNewInstancePostUri: `${base}orchestrators/{functionName}[/{instanceId}]?code=${functionKey}`,
         createAndWaitOnNewInstancePostUri: `${base}orchestrators/{functionName}[/{instanceId}]?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}&code=${functionKey}`,
       },
-      managementUrls: {
-        id: 'INSTANCEID',
-        statusQueryGetUri: `${instance}?${query}`,
-        sendEventPostUri: `${instance}/raiseEvent/{eventName}?${query}`,
-        terminatePostUri: `${instance}/terminate?reason={text}&${query}`,
-        rewindPostUri: `${instance}/rewind?reason={text}&${query}`,
-        purgeHistoryDeleteUri: `${instance}?${query}`,
-        restartPostUri: `${instance}/restart?${query}`,
-        suspendPostUri: `${instance}/suspend?reason={text}&${query}`,
-        resumePostUri: `${instance}/resume?reason={text}&${query}`,
-      },
+      managementUrls: this.managementUrls('INSTANCEID', query),
       baseUrl: `${this.origin}/runtime/webhooks/durabletask`,
       requiredQueryStringParameters: `code=${functionKey}`,
       rpcBaseUrl: base,
@@ -74,37 +72,21 @@ export class DurableClientApi {
     const parts = url.pathname.slice(RPC_PREFIX.length).split('/').map(decodeURIComponent);
     const method = req.method ?? 'GET';
     const body = await readBody(req);
+    const params = url.searchParams;
     try {
       if (parts[0] === 'orchestrators' && parts[1] && method === 'POST') {
         const input = body ? (JSON.parse(body) as unknown) : undefined;
-        const id = await this.engine.start(
-          parts[1],
-          input,
-          parts[2] || crypto.randomUUID().replace(/-/g, ''),
-        );
-        return sendJson(res, 202, { id, ...this.links(id) });
+        return this.accepted(res, await this.engine.start(parts[1], input, parts[2] || newInstanceId()));
       }
       if (parts[0] !== 'instances') return sendJson(res, 404, { error: 'not found' });
       const id = parts[1] ?? '';
       const action = parts[2];
-      if (!id && method === 'GET')
-        return sendJson(
-          res,
-          200,
-          (await this.list(url)).map((r) => toStatus(r, url)),
-        );
-      if (!id && method === 'DELETE') {
-        const records = await this.list(url);
-        let deleted = 0;
-        for (const record of records) deleted += await this.engine.purge(record.instanceId);
-        return sendJson(res, deleted ? 200 : 404, { instancesDeleted: deleted });
+      if (!id && method === 'GET') {
+        const token = req.headers['x-ms-continuation-token'];
+        return await this.list(res, listQuery(params, typeof token === 'string' ? token : undefined));
       }
-      if (!action && method === 'GET') {
-        const record = await this.engine.getStatus(id);
-        if (!record) return sendJson(res, 404, { error: `No instance with ID '${id}' found.` });
-        const running = record.runtimeStatus === 'Pending' || record.runtimeStatus === 'Running';
-        return sendJson(res, running ? 202 : 200, toStatus(record, url));
-      }
+      if (!id && method === 'DELETE') return await this.purgeWhere(res, params);
+      if (!action && method === 'GET') return await this.status(res, id, params);
       if (!action && method === 'DELETE') {
         const deleted = await this.engine.purge(id);
         return sendJson(res, deleted ? 200 : 404, { instancesDeleted: deleted });
@@ -113,15 +95,29 @@ export class DurableClientApi {
         await this.engine.raiseEvent(id, parts[3], body ? (JSON.parse(body) as unknown) : undefined);
         return sendJson(res, 202, {});
       }
+      const reason = params.get('reason') ?? '';
       if (action === 'terminate' && method === 'POST') {
-        await this.engine.terminate(id, url.searchParams.get('reason') ?? '');
+        await this.engine.terminate(id, reason);
         return sendJson(res, 202, {});
+      }
+      if (action === 'suspend' && method === 'POST') {
+        await this.engine.suspend(id, reason);
+        return sendJson(res, 202, {});
+      }
+      if (action === 'resume' && method === 'POST') {
+        await this.engine.resume(id, reason);
+        return sendJson(res, 202, {});
+      }
+      if (action === 'restart' && method === 'POST') {
+        const withNewId = booleanParam(params, 'restartWithNewInstanceId') ?? true;
+        return this.accepted(res, await this.engine.restart(id, withNewId));
       }
       return sendJson(res, 501, { error: `The local host does not implement ${method} ${url.pathname}.` });
     } catch (error) {
+      if (error instanceof InvalidContinuationTokenError) return sendJson(res, 400, { error: error.message });
       if (error instanceof DurableError) {
-        // The extension answers a start on a pending or running id with 409 and an HttpError body
-        // ({"Message": …}); durable-functions' startNew then rejects with an Error whose message is
+        // The extension answers a start on an active id with 409 and an HttpError body ({"Message": …});
+        // durable-functions' startNew then rejects with an Error whose message is
         // `The operation failed with an unexpected status code: 409. Details: {"Message":"…"}`.
         if (error.code === 'conflict') return sendJson(res, 409, { Message: error.message });
         const status = {
@@ -136,40 +132,135 @@ export class DurableClientApi {
     }
   }
 
-  private links(id: string): Record<string, string> {
-    const base = `${this.origin}${RPC_PREFIX}instances/${encodeURIComponent(id)}`;
-    return {
-      statusQueryGetUri: base,
-      sendEventPostUri: `${base}/raiseEvent/{eventName}`,
-      terminatePostUri: `${base}/terminate?reason={text}`,
-      purgeHistoryDeleteUri: base,
-    };
+  /** A page of statuses; the extension's `x-ms-continuation-token` header says more remain. */
+  private async list(res: ServerResponse, query: ListQuery): Promise<void> {
+    const { showInput, ...filter } = query;
+    const page = showInput ? await this.engine.listPage(filter) : await this.engine.listStatuses(filter);
+    const statuses = page.instances.map((s) => statusBody(s, showInput && 'input' in s ? s.input : null));
+    const headers: Record<string, string> = page.continuationToken
+      ? { 'x-ms-continuation-token': page.continuationToken }
+      : {};
+    sendJson(res, 200, statuses, headers);
   }
 
-  private list(url: URL): Promise<InstanceRecord[]> {
-    const statuses = url.searchParams.get('runtimeStatus');
-    const from = url.searchParams.get('createdTimeFrom');
-    const to = url.searchParams.get('createdTimeTo');
-    return this.engine.list({
-      ...(statuses ? { runtimeStatus: statuses.split(',') as RuntimeStatus[] } : {}),
-      ...(from ? { createdTimeFrom: new Date(from) } : {}),
-      ...(to ? { createdTimeTo: new Date(to) } : {}),
-    });
+  /**
+   * Purges the finished instances created in a time range (`createdTimeFrom` required, as the extension
+   * wants), among the statuses asked for; active instances are never purged, whatever was asked.
+   */
+  private async purgeWhere(res: ServerResponse, params: URLSearchParams): Promise<void> {
+    const createdTimeFrom = dateParam(params, 'createdTimeFrom');
+    if (!createdTimeFrom) return sendJson(res, 400, "Please provide value for 'createdTimeFrom' parameter.");
+    const asked = statusesParam(params);
+    const runtimeStatus = (asked.length ? asked : [...TERMINAL_STATUSES]).filter((s) =>
+      TERMINAL_STATUSES.has(s),
+    );
+    let deleted = 0;
+    if (runtimeStatus.length) {
+      const { instances } = await this.engine.listStatuses({
+        runtimeStatus,
+        createdTimeFrom,
+        createdTimeTo: dateParam(params, 'createdTimeTo') ?? new Date(),
+      });
+      const slots = new Semaphore(PURGE_CONCURRENCY);
+      const counts = await Promise.all(
+        instances.map((s) => slots.run(() => this.engine.purge(s.instanceId))),
+      );
+      deleted = counts.reduce((a, b) => a + b, 0);
+    }
+    sendJson(res, deleted ? 200 : 404, { instancesDeleted: deleted });
+  }
+
+  /** An instance's status: 202 while it is active, as the extension answers; its history on request. */
+  private async status(res: ServerResponse, id: string, params: URLSearchParams): Promise<void> {
+    const record = await this.engine.getStatus(id);
+    if (!record) return sendJson(res, 404, { error: `No instance with ID '${id}' found.` });
+    const showInput = booleanParam(params, 'showInput') ?? true;
+    const body = statusBody(record, showInput ? record.input : null);
+    if (booleanParam(params, 'showHistory') && record.runtimeStatus !== 'Pending') {
+      body.historyEvents = httpHistoryEvents(record.history, {
+        showHistoryOutput: booleanParam(params, 'showHistoryOutput') ?? false,
+        showInput,
+      });
+    }
+    sendJson(res, TERMINAL_STATUSES.has(record.runtimeStatus) ? 200 : 202, body);
+  }
+
+  /** 202 with the instance's management URLs, as the extension's check-status response. */
+  private accepted(res: ServerResponse, id: string): void {
+    const urls = this.managementUrls(encodeURIComponent(id), `taskHub=${this.hubName}&connection=Storage`);
+    sendJson(res, 202, { ...urls, id }, { location: urls.statusQueryGetUri });
+  }
+
+  private managementUrls(id: string, query: string) {
+    const instance = `${this.origin}${RPC_PREFIX}instances/${id}`;
+    return {
+      id,
+      statusQueryGetUri: `${instance}?${query}`,
+      sendEventPostUri: `${instance}/raiseEvent/{eventName}?${query}`,
+      terminatePostUri: `${instance}/terminate?reason={text}&${query}`,
+      rewindPostUri: `${instance}/rewind?reason={text}&${query}`,
+      purgeHistoryDeleteUri: `${instance}?${query}`,
+      restartPostUri: `${instance}/restart?${query}`,
+      suspendPostUri: `${instance}/suspend?reason={text}&${query}`,
+      resumePostUri: `${instance}/resume?reason={text}&${query}`,
+    };
   }
 }
 
-function toStatus(record: InstanceRecord, url: URL): Record<string, unknown> {
-  const status: Record<string, unknown> = {
-    name: record.name,
-    instanceId: record.instanceId,
-    runtimeStatus: record.runtimeStatus,
-    // The extension reports a missing input or output as null (durable-functions requires both fields).
-    input: url.searchParams.get('showInput') === 'false' ? null : (record.input ?? null),
-    customStatus: record.customStatus,
-    output: record.output ?? null,
-    createdTime: record.createdTime,
-    lastUpdatedTime: record.lastUpdatedTime,
+/** How many instances a bulk purge deletes at once. */
+const PURGE_CONCURRENCY = 16;
+
+interface ListQuery extends InstanceQuery {
+  showInput: boolean;
+}
+
+/**
+ * The listing's query string and continuation header. Values the extension cannot parse are ignored,
+ * as it does, rather than refused.
+ */
+function listQuery(params: URLSearchParams, continuationToken: string | undefined): ListQuery {
+  const runtimeStatus = statusesParam(params);
+  const createdTimeFrom = dateParam(params, 'createdTimeFrom');
+  const createdTimeTo = dateParam(params, 'createdTimeTo');
+  const instanceIdPrefix = params.get('instanceIdPrefix');
+  const top = Number(params.get('top') ?? '');
+  return {
+    showInput: booleanParam(params, 'showInput') ?? true,
+    ...(runtimeStatus.length ? { runtimeStatus } : {}),
+    ...(createdTimeFrom ? { createdTimeFrom } : {}),
+    ...(createdTimeTo ? { createdTimeTo } : {}),
+    ...(instanceIdPrefix ? { instanceIdPrefix } : {}),
+    ...(Number.isInteger(top) && top > 0 ? { top } : {}),
+    ...(continuationToken ? { continuationToken } : {}),
   };
-  if (url.searchParams.get('showHistory') === 'true') status.history = record.history;
-  return status;
+}
+
+function statusesParam(params: URLSearchParams): RuntimeStatus[] {
+  const names = (params.get('runtimeStatus') ?? '').split(',').map((s) => s.trim());
+  return RUNTIME_STATUSES.filter((status) => names.includes(status));
+}
+
+function dateParam(params: URLSearchParams, name: string): Date | undefined {
+  const value = params.get(name);
+  const date = value ? new Date(value) : undefined;
+  return date && !Number.isNaN(date.getTime()) ? date : undefined;
+}
+
+function booleanParam(params: URLSearchParams, name: string): boolean | undefined {
+  const value = params.get(name)?.trim().toLowerCase();
+  return value === 'true' ? true : value === 'false' ? false : undefined;
+}
+
+function statusBody(status: InstanceStatus, input: unknown): Record<string, unknown> {
+  return {
+    name: status.name,
+    instanceId: status.instanceId,
+    runtimeStatus: status.runtimeStatus,
+    // The extension reports a missing input or output as null (durable-functions requires both fields).
+    input: input ?? null,
+    customStatus: status.customStatus,
+    output: status.output ?? null,
+    createdTime: status.createdTime,
+    lastUpdatedTime: status.lastUpdatedTime,
+  };
 }

@@ -1,6 +1,16 @@
 import { Semaphore } from '../../functions/platform/semaphore';
 import { EventType, historyEvent, type HistoryEvent } from './history';
-import type { InstanceFilter, InstanceRecord, InstanceStore, RuntimeStatus, StoredInstance } from './store';
+import {
+  matchesStatus,
+  TERMINAL_STATUSES as TERMINAL,
+  type InstancePage,
+  type InstanceQuery,
+  type InstanceRecord,
+  type InstanceStatus,
+  type InstanceStore,
+  type RuntimeStatus,
+  type StoredInstance,
+} from './store';
 
 /** An action as durable-functions returns it in the orchestrator state (replay schema V3). */
 export interface WireAction {
@@ -95,9 +105,8 @@ export class DurableError extends Error {
 const REPLAY_SCHEMA_V3 = 2;
 /** How long the engine waits before trying again to read the instances to resume. */
 const RESUME_RETRY_MS = 10_000;
-const TERMINAL: ReadonlySet<RuntimeStatus> = new Set(['Completed', 'Failed', 'Terminated']);
 /** The statuses in which starting the same id fails: the extension's default dedupe statuses. */
-const ACTIVE: ReadonlySet<RuntimeStatus> = new Set(['Pending', 'Running', 'ContinuedAsNew']);
+const ACTIVE: ReadonlySet<RuntimeStatus> = new Set(['Pending', 'Running', 'Suspended', 'ContinuedAsNew']);
 
 interface RetryState {
   action: WireAction;
@@ -266,7 +275,7 @@ export class DurableEngine {
   }
 
   private async resumeStored(): Promise<number> {
-    const stored = await this.options.store.list({ runtimeStatus: [...ACTIVE] });
+    const stored = (await this.options.store.list({ runtimeStatus: [...ACTIVE] })).instances;
     const resumed: LiveInstance[] = [];
     for (const { runtime, ...record } of stored) {
       if (this.stopped || this.live.has(record.instanceId) || !isRuntimeState(runtime)) continue;
@@ -299,8 +308,32 @@ export class DurableEngine {
     return this.live.get(instanceId)?.record ?? (await this.options.store.load(instanceId));
   }
 
-  list(filter: InstanceFilter): Promise<InstanceRecord[]> {
-    return this.options.store.list(filter);
+  /** Every instance that matches, with input and history. */
+  async list(filter: Omit<InstanceQuery, 'top' | 'continuationToken'>): Promise<InstanceRecord[]> {
+    return (await this.listPage(filter)).instances;
+  }
+
+  /**
+   * A page of the instances that match, with input and history (a storage read each). Storage may be up to
+   * a second behind a running instance, so what this process runs is shown as it is now.
+   */
+  async listPage(query: InstanceQuery): Promise<InstancePage<InstanceRecord>> {
+    const page = await this.options.store.list(storedQuery(query));
+    const instances = page.instances.map(({ runtime: _runtime, ...stored }) => {
+      const live = this.live.get(stored.instanceId)?.record;
+      return live ? { ...live } : stored;
+    });
+    return { ...page, instances: instances.filter((r) => matchesStatus(query, r.runtimeStatus)) };
+  }
+
+  /** The statuses of the instances that match, from the instances table (cheap), fresh for live ones. */
+  async listStatuses(query: InstanceQuery): Promise<InstancePage<InstanceStatus>> {
+    const page = await this.options.store.listStatuses(storedQuery(query));
+    const instances = page.instances.map((stored) => {
+      const live = this.live.get(stored.instanceId)?.record;
+      return live ? statusOf(live) : stored;
+    });
+    return { ...page, instances: instances.filter((s) => matchesStatus(query, s.runtimeStatus)) };
   }
 
   async raiseEvent(instanceId: string, eventName: string, data: unknown): Promise<void> {
@@ -326,6 +359,42 @@ export class DurableEngine {
       historyEvent(EventType.ExecutionTerminated, now, { Input: JSON.stringify(reason) }),
     );
     await this.finish(instance, 'Terminated', reason);
+  }
+
+  /**
+   * Suspends an instance, as the extension does: it runs no episode until resumed, while its activities
+   * and timers in flight, and events raised meanwhile, are kept for then. Suspending a suspended
+   * instance changes nothing.
+   */
+  async suspend(instanceId: string, reason: string): Promise<void> {
+    const instance = await this.requireRunning(instanceId);
+    if (instance.record.runtimeStatus === 'Suspended') return;
+    const now = this.now();
+    instance.pending.push(historyEvent(EventType.ExecutionSuspended, now, { Reason: reason }));
+    Object.assign(instance.record, { runtimeStatus: 'Suspended', lastUpdatedTime: now.toISOString() });
+    await this.save(instance);
+  }
+
+  /** Resumes a suspended instance with what arrived meanwhile; resuming one not suspended changes nothing. */
+  async resume(instanceId: string, reason: string): Promise<void> {
+    const instance = await this.requireRunning(instanceId);
+    if (instance.record.runtimeStatus !== 'Suspended') return;
+    const now = this.now();
+    instance.pending.push(historyEvent(EventType.ExecutionResumed, now, { Reason: reason }));
+    Object.assign(instance.record, { runtimeStatus: 'Running', lastUpdatedTime: now.toISOString() });
+    this.schedule(instance);
+    await this.save(instance);
+  }
+
+  /**
+   * Starts an instance's orchestration again with its input, as the extension's restart does: under a new
+   * id, or under the same one (a `conflict` while it is active). Returns the id started.
+   */
+  async restart(instanceId: string, withNewInstanceId: boolean): Promise<string> {
+    const record = await this.getStatus(instanceId);
+    if (!record) throw new DurableError('not_found', `No instance with ID '${instanceId}' found.`);
+    const id = withNewInstanceId ? newInstanceId() : instanceId;
+    return this.start(record.name, record.input, id);
   }
 
   /** Removes a finished instance's state and history; returns how many instances were deleted. */
@@ -388,7 +457,8 @@ export class DurableEngine {
 
   private schedule(instance: LiveInstance): void {
     if (this.stopped || instance.running || instance.pending.length === 0) return;
-    if (TERMINAL.has(instance.record.runtimeStatus)) return;
+    const status = instance.record.runtimeStatus;
+    if (TERMINAL.has(status) || status === 'Suspended') return;
     instance.running = true;
     this.track(
       this.orchestratorSlots.run(async () => {
@@ -410,6 +480,8 @@ export class DurableEngine {
   }
 
   private async runEpisode(instance: LiveInstance): Promise<void> {
+    // Suspended after this episode was queued: its events wait for the resume.
+    if (instance.record.runtimeStatus === 'Suspended') return;
     const generation = instance.generation;
     const batch = this.orderBatch(instance, instance.pending.splice(0));
     // An episode never starts before the events it handles (a timer that fired is at least at its FireAt).
@@ -698,8 +770,9 @@ export class DurableEngine {
     instance.generation++;
     this.clearTimers(instance);
     const now = this.now();
-    // Events raised while the previous generation ran carry over, as in the Durable extension.
-    const carried = instance.pending.filter((e) => e.EventType === EventType.EventRaised);
+    // Events raised while the previous generation ran carry over, as in the Durable extension, and so
+    // does a suspension.
+    const carried = instance.pending.filter((e) => CARRIED_OVER.has(e.EventType));
     Object.assign(instance, {
       pending: [
         historyEvent(EventType.ExecutionStarted, now, {
@@ -717,7 +790,7 @@ export class DurableEngine {
       input,
       history: [],
       lastUpdatedTime: now.toISOString(),
-      runtimeStatus: 'Running',
+      runtimeStatus: instance.record.runtimeStatus === 'Suspended' ? 'Suspended' : 'Running',
     });
     void this.save(instance, 'soon');
   }
@@ -855,6 +928,32 @@ export class DurableEngine {
     this.inFlight--;
     if (this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
+}
+
+const CARRIED_OVER: ReadonlySet<EventType> = new Set([
+  EventType.EventRaised,
+  EventType.ExecutionSuspended,
+  EventType.ExecutionResumed,
+]);
+
+/** An id for an instance started without one, in the extension's format (a GUID without dashes). */
+export function newInstanceId(): string {
+  return crypto.randomUUID().replace(/-/g, '');
+}
+
+/**
+ * The query to ask storage, where an instance's first episode turns it from Pending to Running up to a
+ * second before its row says so: asking for Running asks for Pending too, and the live status decides.
+ */
+function storedQuery(query: InstanceQuery): InstanceQuery {
+  const statuses = query.runtimeStatus;
+  if (!statuses?.includes('Running') || statuses.includes('Pending')) return query;
+  return { ...query, runtimeStatus: [...statuses, 'Pending'] };
+}
+
+function statusOf(record: InstanceRecord): InstanceStatus {
+  const { instanceId, name, runtimeStatus, output, customStatus, createdTime, lastUpdatedTime } = record;
+  return { instanceId, name, runtimeStatus, output, customStatus, createdTime, lastUpdatedTime };
 }
 
 const UNSUPPORTED_ACTIONS: ReadonlySet<ActionType> = new Set([

@@ -1,27 +1,61 @@
 import { RestError } from '@azure/core-rest-pipeline';
 import type { ContainerClient } from '@azure/storage-blob';
-import type { TableClient } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
+import { z } from 'zod';
+import { readBlob } from '../../functions/platform/blobs';
 import type { StorageClients } from '../../functions/platform/storage';
 import type { HistoryEvent } from './history';
 
-export type RuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'ContinuedAsNew' | 'Failed' | 'Terminated';
+export const RUNTIME_STATUSES = [
+  'Pending',
+  'Running',
+  'Suspended',
+  'Completed',
+  'ContinuedAsNew',
+  'Failed',
+  'Terminated',
+] as const;
+export type RuntimeStatus = (typeof RUNTIME_STATUSES)[number];
+export const TERMINAL_STATUSES: ReadonlySet<RuntimeStatus> = new Set(['Completed', 'Failed', 'Terminated']);
 
-export interface InstanceRecord {
+/** What a listing shows of an instance: what its row in the instances table holds. */
+export interface InstanceStatus {
   instanceId: string;
   name: string;
   runtimeStatus: RuntimeStatus;
-  input: unknown;
   output: unknown;
   customStatus: unknown;
   createdTime: string;
   lastUpdatedTime: string;
+}
+
+export interface InstanceRecord extends InstanceStatus {
+  input: unknown;
   history: HistoryEvent[];
 }
 
-export interface InstanceFilter {
+export interface InstanceQuery {
   runtimeStatus?: RuntimeStatus[];
   createdTimeFrom?: Date;
   createdTimeTo?: Date;
+  instanceIdPrefix?: string;
+  /** At most this many instances a page (a page may hold fewer); without it, one page holds them all. */
+  top?: number;
+  /** Where the page starts: the token the previous page gave. */
+  continuationToken?: string;
+}
+
+export interface InstancePage<T> {
+  instances: T[];
+  /** Present when more instances may match: pass it back to read the next page. */
+  continuationToken?: string;
+}
+
+export class InvalidContinuationTokenError extends Error {
+  constructor() {
+    super('The continuation token is not one this task hub gave.');
+    this.name = 'InvalidContinuationTokenError';
+  }
 }
 
 /**
@@ -39,7 +73,11 @@ export interface InstanceStore {
   /** Writes the state `snapshot` returns when the write starts, so a later write carries the latest state. */
   save(instanceId: string, snapshot: () => StoredInstance, mode?: SaveMode): Promise<void>;
   load(instanceId: string): Promise<StoredInstance | undefined>;
-  list(filter: InstanceFilter): Promise<StoredInstance[]>;
+  /** The full state of the instances that match (one blob read each). */
+  list(query: InstanceQuery): Promise<InstancePage<StoredInstance>>;
+  /** The statuses of the instances that match, from the instances table alone. */
+  listStatuses(query: InstanceQuery): Promise<InstancePage<InstanceStatus>>;
+  /** Deletes a completed, failed or terminated instance; false when there is none, or it is active. */
   delete(instanceId: string): Promise<boolean>;
 }
 
@@ -101,7 +139,7 @@ export class AzureInstanceStore implements InstanceStore {
     return this.enqueue(id, snapshot);
   }
 
-  /** Writes what is waiting now (before a listing, or when the host stops). */
+  /** Writes what is waiting now (when the host stops). */
   async flush(): Promise<void> {
     for (const [id, { snapshot }] of [...this.deferred]) {
       this.cancelDeferred(id);
@@ -145,46 +183,89 @@ export class AzureInstanceStore implements InstanceStore {
    */
   async load(instanceId: string): Promise<StoredInstance | undefined> {
     await this.ensureReady();
-    try {
-      const body = await this.container.getBlockBlobClient(blobName(instanceId)).downloadToBuffer();
-      return JSON.parse(body.toString('utf8')) as StoredInstance;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    // One GET, so a write landing meanwhile cannot mix two states (downloadToBuffer reads the size first).
+    const body = await readBlob(this.container, blobName(instanceId));
+    return body === undefined ? undefined : (JSON.parse(body.toString('utf8')) as StoredInstance);
   }
 
-  async list(filter: InstanceFilter): Promise<StoredInstance[]> {
-    await this.flush();
-    await this.ensureReady();
-    const clauses: string[] = [];
-    if (filter.runtimeStatus?.length) {
-      clauses.push(`(${filter.runtimeStatus.map((s) => `RuntimeStatus eq '${s}'`).join(' or ')})`);
-    }
-    if (filter.createdTimeFrom)
-      clauses.push(`CreatedTime ge datetime'${filter.createdTimeFrom.toISOString()}'`);
-    if (filter.createdTimeTo) clauses.push(`CreatedTime le datetime'${filter.createdTimeTo.toISOString()}'`);
-    const ids: string[] = [];
-    const entities = this.table.listEntities({
-      queryOptions: { filter: clauses.join(' and ') || undefined, select: ['PartitionKey'] },
-    });
-    for await (const entity of entities) if (entity.partitionKey) ids.push(entity.partitionKey);
-    const records = await Promise.all(ids.map((id) => this.load(id)));
+  async list(query: InstanceQuery): Promise<InstancePage<StoredInstance>> {
+    const { rows, continuationToken } = await this.queryRows(query, ['PartitionKey']);
+    const records = await Promise.all(rows.map((row) => this.load(keyOf(row))));
     // A process stopped between a blob write and its row write leaves the row behind the blob.
-    return records.filter(
-      (r): r is StoredInstance =>
-        r !== undefined && (!filter.runtimeStatus?.length || filter.runtimeStatus.includes(r.runtimeStatus)),
+    const instances = records.filter(
+      (r): r is StoredInstance => r !== undefined && matchesStatus(query, r.runtimeStatus),
     );
+    return { instances, ...(continuationToken ? { continuationToken } : {}) };
+  }
+
+  /**
+   * Statuses from the rows alone, so a page costs one table query whatever the number of instances; only
+   * an output too big for its row is read from the instance's blob.
+   */
+  async listStatuses(query: InstanceQuery): Promise<InstancePage<InstanceStatus>> {
+    const { rows, continuationToken } = await this.queryRows(query, STATUS_COLUMNS);
+    const instances = await Promise.all(
+      rows.map(async (entity): Promise<InstanceStatus> => {
+        const row = statusRowSchema.parse(entity);
+        const output = row.OutputInBlob
+          ? ((await this.load(row.partitionKey))?.output ?? null)
+          : parseJson(row.Output ?? 'null');
+        return {
+          instanceId: row.partitionKey,
+          name: row.Name,
+          runtimeStatus: row.RuntimeStatus,
+          output,
+          customStatus: parseJson(row.CustomStatus),
+          createdTime: row.CreatedTime.toISOString(),
+          lastUpdatedTime: row.LastUpdatedTime.toISOString(),
+        };
+      }),
+    );
+    return { instances, ...(continuationToken ? { continuationToken } : {}) };
+  }
+
+  /** One page of the table's own paging (every page when `top` is absent), filtered by the table. */
+  private async queryRows(
+    query: InstanceQuery,
+    select: string[],
+  ): Promise<{ rows: Record<string, unknown>[]; continuationToken?: string }> {
+    await this.ensureReady();
+    const pages = this.table
+      .listEntities<Record<string, unknown>>({ queryOptions: { filter: tableFilter(query), select } })
+      .byPage({
+        ...(query.top ? { maxPageSize: query.top } : {}),
+        ...(query.continuationToken ? { continuationToken: decodeToken(query.continuationToken) } : {}),
+      });
+    const prefix = query.instanceIdPrefix ?? '';
+    const rows: Record<string, unknown>[] = [];
+    let next: string | undefined;
+    for await (const page of pages) {
+      rows.push(...page.filter((row) => keyOf(row).startsWith(prefix)));
+      next = page.continuationToken;
+      if (query.top) break;
+    }
+    return next && query.top ? { rows, continuationToken: encodeToken(next) } : { rows };
   }
 
   async delete(instanceId: string): Promise<boolean> {
-    this.cancelDeferred(instanceId);
     await this.ensureReady();
     await this.tails.get(instanceId);
+    let etag: string | undefined;
     try {
-      await this.table.deleteEntity(instanceId, '');
+      const row = await this.table.getEntity(instanceId, '', { queryOptions: { select: ['RuntimeStatus'] } });
+      const status = statusRowSchema.shape.RuntimeStatus.safeParse(row.RuntimeStatus);
+      if (!status.success || !TERMINAL_STATUSES.has(status.data)) return false;
+      etag = row.etag;
     } catch (error) {
       if (isNotFound(error)) return false;
+      throw error;
+    }
+    this.cancelDeferred(instanceId);
+    try {
+      // Only the row as read: an instance started again under this id since then is left alone.
+      await this.table.deleteEntity(instanceId, '', { etag });
+    } catch (error) {
+      if (isNotFound(error) || (error instanceof RestError && error.statusCode === 412)) return false;
       throw error;
     }
     await this.container.getBlockBlobClient(blobName(instanceId)).deleteIfExists();
@@ -200,6 +281,7 @@ export class AzureInstanceStore implements InstanceStore {
     await this.container.getBlockBlobClient(blobName(instanceId)).upload(body, Buffer.byteLength(body), {
       blobHTTPHeaders: { blobContentType: 'application/json' },
     });
+    const output = JSON.stringify(record.output ?? null);
     await this.table.upsertEntity(
       {
         partitionKey: instanceId,
@@ -209,6 +291,8 @@ export class AzureInstanceStore implements InstanceStore {
         CreatedTime: new Date(record.createdTime),
         LastUpdatedTime: new Date(record.lastUpdatedTime),
         CustomStatus: JSON.stringify(record.customStatus ?? null),
+        // Like the extension's large messages: an output too big for a table property stays in the blob.
+        ...(output.length <= MAX_OUTPUT_COLUMN_CHARS ? { Output: output } : { OutputInBlob: true }),
       },
       'Replace',
     );
@@ -226,6 +310,78 @@ export class AzureInstanceStore implements InstanceStore {
 }
 
 const WRITE_INTERVAL_MS = 1000;
+/** A table string property holds at most 64 KiB (32K UTF-16 characters). */
+const MAX_OUTPUT_COLUMN_CHARS = 30_000;
+const STATUS_COLUMNS = [
+  'PartitionKey',
+  'Name',
+  'RuntimeStatus',
+  'CreatedTime',
+  'LastUpdatedTime',
+  'CustomStatus',
+  'Output',
+  'OutputInBlob',
+];
+
+const statusRowSchema = z.object({
+  partitionKey: z.string(),
+  Name: z.string(),
+  RuntimeStatus: z.enum(RUNTIME_STATUSES),
+  CreatedTime: z.coerce.date(),
+  LastUpdatedTime: z.coerce.date(),
+  CustomStatus: z.string(),
+  Output: z.string().optional(),
+  OutputInBlob: z.boolean().optional(),
+});
+
+/** The table's token wrapped, so callers treat it as opaque and a foreign token is recognised. */
+const tokenSchema = z.object({ table: z.string() });
+
+function encodeToken(tableToken: string): string {
+  return Buffer.from(JSON.stringify({ table: tableToken }), 'utf8').toString('base64url');
+}
+
+function decodeToken(token: string): string {
+  try {
+    return tokenSchema.parse(JSON.parse(Buffer.from(token, 'base64url').toString('utf8'))).table;
+  } catch {
+    throw new InvalidContinuationTokenError();
+  }
+}
+
+/**
+ * The query as a table filter. The id prefix is a key range (`ge prefix and lt` the prefix with its last
+ * character moved one on), which the table answers without scanning other instances.
+ */
+function tableFilter(query: InstanceQuery): string | undefined {
+  const clauses: string[] = [];
+  if (query.runtimeStatus?.length) {
+    clauses.push(`(${query.runtimeStatus.map((s) => odata`RuntimeStatus eq ${s}`).join(' or ')})`);
+  }
+  if (query.createdTimeFrom) clauses.push(odata`CreatedTime ge ${query.createdTimeFrom}`);
+  if (query.createdTimeTo) clauses.push(odata`CreatedTime le ${query.createdTimeTo}`);
+  const prefix = query.instanceIdPrefix;
+  if (prefix) {
+    clauses.push(odata`PartitionKey ge ${prefix}`);
+    const last = prefix.charCodeAt(prefix.length - 1);
+    // A prefix ending in U+FFFF has no next character: the range stays open and queryRows filters.
+    if (last < 0xffff)
+      clauses.push(odata`PartitionKey lt ${prefix.slice(0, -1) + String.fromCharCode(last + 1)}`);
+  }
+  return clauses.join(' and ') || undefined;
+}
+
+export function matchesStatus(query: InstanceQuery, status: RuntimeStatus): boolean {
+  return !query.runtimeStatus?.length || query.runtimeStatus.includes(status);
+}
+
+function keyOf(row: Record<string, unknown>): string {
+  return typeof row.partitionKey === 'string' ? row.partitionKey : '';
+}
+
+function parseJson(text: string): unknown {
+  return JSON.parse(text) as unknown;
+}
 
 function blobName(instanceId: string): string {
   return `${encodeURIComponent(instanceId)}.json`;
