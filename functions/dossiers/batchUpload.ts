@@ -3,6 +3,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
 import { ensureContainer } from '../platform/blobs';
 import { InvalidInputError } from '../platform/errors';
+import { readForm } from '../platform/input';
 import { BATCH_ID_RULE, isBatchId, startBatch, type StartDependencies } from './batchStart';
 import { parseConsultants, parseJobs } from './csvInput';
 import type { PlanOptions } from './plan';
@@ -57,12 +58,7 @@ export async function parseBatchUpload(body: Buffer, contentType: string): Promi
 }
 
 async function parseMultipart(body: Buffer, contentType: string): Promise<BatchUpload> {
-  let form: FormData;
-  try {
-    form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
-  } catch {
-    throw new InvalidInputError('body', 'the multipart form could not be read', 'invalid_multipart');
-  }
+  const form = await readForm(body, contentType);
   const file = async (field: string): Promise<Buffer> => {
     const part = form.get(field);
     if (!(part instanceof Blob) || part.size === 0) {

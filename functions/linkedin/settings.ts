@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { defineSettings, optionalText, optionalUrl, wholeNumber } from '../platform/settings';
+import {
+  defineSettings,
+  optionalEmail,
+  optionalSchedule,
+  optionalText,
+  optionalUrl,
+  wholeNumber,
+} from '../platform/settings';
 
 export interface LinkedInSettings {
   /** False without a client id: the LinkedIn routes answer 503 and the timers do nothing. */
@@ -105,12 +112,7 @@ export const linkedinSettings = defineSettings({
       doc: 'Time zone of the queue slots and of times shown.',
     },
     LINKEDIN_PUBLISH_SCHEDULE: {
-      schema: optionalText.pipe(
-        z
-          .string()
-          .regex(/^\S+(\s+\S+){5}$/, 'must be an NCRONTAB expression of six fields (second first)')
-          .optional(),
-      ),
+      schema: optionalSchedule,
       default: `\`${DEFAULT_SCHEDULE}\` (every minute)`,
       doc: 'NCRONTAB schedule of the `linkedinPublishDue` timer.',
     },
@@ -120,7 +122,7 @@ export const linkedinSettings = defineSettings({
       doc: 'Timeout of each LinkedIn call; a post create that times out becomes `unconfirmed`, never retried blindly.',
     },
     LINKEDIN_NOTIFY_EMAIL: {
-      schema: optionalText.pipe(z.email({ message: 'must be an email address' }).optional()),
+      schema: optionalEmail,
       doc: 'Who is emailed 7 days and 1 day before an account’s token expires.',
     },
     LINKEDIN_ORG_URN: {

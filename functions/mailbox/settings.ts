@@ -2,7 +2,9 @@ import { z } from 'zod';
 import {
   defineSettings,
   optionalBoolean,
+  optionalEmail,
   optionalEnum,
+  optionalSchedule,
   optionalText,
   wholeNumber,
 } from '../platform/settings';
@@ -66,18 +68,13 @@ export const mailboxSettings = defineSettings({
       doc: '`password`, or `entra`: Microsoft 365 has turned basic auth off, so the app gets a token for `https://outlook.office365.com/.default` with its managed identity and signs in with XOAUTH2.',
     },
     MAILBOX_ADDRESS: {
-      schema: optionalText.pipe(z.email({ message: 'must be an email address' }).optional()),
+      schema: optionalEmail,
       required: 'to poll',
       doc: "The mailbox's own address: replies are sent from it, mail from it is never answered, and reply Message-IDs use its domain.",
     },
     MAILBOX_FOLDER: { schema: optionalText, default: '`INBOX`', doc: 'The folder polled.' },
     MAILBOX_POLL_SCHEDULE: {
-      schema: optionalText.pipe(
-        z
-          .string()
-          .regex(/^\S+(\s+\S+){5}$/, 'must be an NCRONTAB expression of six fields (second first)')
-          .optional(),
-      ),
+      schema: optionalSchedule,
       default: `\`${DEFAULT_SCHEDULE}\` (every 2 minutes)`,
       doc: 'NCRONTAB schedule of the `mailboxPoll` timer (six fields, UTC).',
     },

@@ -1,6 +1,6 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext } from 'durable-functions';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /**
  * Durable functions declared once: a name with the schemas of what crosses the durable boundary. The
@@ -30,6 +30,19 @@ export function registerActivity<I, O>(
   handler: ActivityHandler<I, O>,
 ): void {
   df.app.activity(contract.name, { handler: (input: unknown) => handler(contract.input.parse(input)) });
+}
+
+/** Registers an activity that also reaches the task hub's HTTP API (through a durable client binding). */
+export function registerClientActivity<I, O>(
+  contract: DurableContract<I, O>,
+  handler: (input: I, target: DurableHttpTarget) => Promise<O>,
+): void {
+  const client = df.input.durableClient();
+  df.app.activity(contract.name, {
+    extraInputs: [client],
+    handler: (input: unknown, context) =>
+      handler(contract.input.parse(input), durableHttpTarget(context.extraInputs.get(client))),
+  });
 }
 
 /** Registers an orchestrator; its input is parsed with its contract (deterministic, so replay-safe). */
@@ -85,6 +98,24 @@ export interface Orchestrations {
     instanceId: string,
     input: I,
   ): Promise<'started' | 'conflict'>;
+}
+
+/** Where the Durable extension's HTTP API answers for this task hub (…/instances), and the query it needs. */
+export interface DurableHttpTarget {
+  instancesUrl: string;
+  query: Readonly<Record<string, string>>;
+}
+
+const clientInputSchema = z.object({ rpcBaseUrl: z.url() });
+
+/**
+ * The extension's local RPC endpoint (`rpcBaseUrl` of the durable client binding), which durable-functions
+ * itself calls: loopback, no key, and not behind App Service Authentication. The management URLs are not
+ * used: without WEBSITE_HOSTNAME, durable-functions rewrites them to localhost:7071 (Core Tools).
+ */
+export function durableHttpTarget(clientInput: unknown): DurableHttpTarget {
+  const { rpcBaseUrl } = clientInputSchema.parse(clientInput);
+  return { instancesUrl: new URL('instances', rpcBaseUrl).href, query: {} };
 }
 
 // durable-functions reports the extension's answers only as error text, with the HTTP status in it.

@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { z } from 'zod';
 import { DomainError, InvalidInputError, TooLargeError } from './errors';
-import { parseInput, parseJsonBytes } from './input';
+import { parseInput, parseJsonBytes, readForm } from './input';
 
 export function jsonResponse(
   status: number,
@@ -21,7 +21,13 @@ export function errorResponse(error: unknown, requestId: string): HttpResponseIn
   const status = known ? error.status : 500;
   const code = known ? error.code : 'internal_error';
   const message = known ? error.message : `The request failed; quote request id ${requestId} to an operator.`;
-  return jsonResponse(status, { error: { code, message, requestId } }, { 'x-request-id': requestId });
+  // A bad field is named on its own too, so a form can show the message next to it.
+  const field = error instanceof InvalidInputError ? { field: error.field } : {};
+  return jsonResponse(
+    status,
+    { error: { code, message, ...field, requestId } },
+    { 'x-request-id': requestId },
+  );
 }
 
 export type HttpHandler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
@@ -72,18 +78,30 @@ export async function readUploadedFile(
   field: string,
   fallbackName: string,
 ): Promise<{ name: string; bytes: Uint8Array }> {
+  const [file] = await readUploadedFiles(request, maxBytes, field, fallbackName, 1);
+  if (!file) throw new InvalidInputError(field, 'is missing: send the file in this form field');
+  return file;
+}
+
+/** Every file of the multipart form's `field` (at most `maxFiles`), or the raw body as one file. */
+export async function readUploadedFiles(
+  request: HttpRequest,
+  maxBytes: number,
+  field: string,
+  fallbackName: string,
+  maxFiles: number,
+): Promise<{ name: string; bytes: Uint8Array }[]> {
   const body = await readBodyBytes(request, maxBytes);
   const contentType = request.headers.get('content-type') ?? '';
   if (!/^multipart\/form-data/i.test(contentType))
-    return { name: request.query.get('name')?.trim() || fallbackName, bytes: body };
-  let form: FormData;
-  try {
-    form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
-  } catch {
-    throw new InvalidInputError('body', 'the multipart form could not be read', 'invalid_multipart');
-  }
-  const file = form.get(field);
-  if (!file || typeof file === 'string')
-    throw new InvalidInputError(field, 'is missing: send the file in this form field');
-  return { name: file.name || fallbackName, bytes: new Uint8Array(await file.arrayBuffer()) };
+    return [{ name: request.query.get('name')?.trim() || fallbackName, bytes: body }];
+  const files = (await readForm(body, contentType)).getAll(field).filter((f) => typeof f !== 'string');
+  if (files.length > maxFiles)
+    throw new InvalidInputError(field, `holds ${files.length} files; at most ${maxFiles}`);
+  return Promise.all(
+    files.map(async (file) => ({
+      name: file.name || fallbackName,
+      bytes: new Uint8Array(await file.arrayBuffer()),
+    })),
+  );
 }

@@ -27,3 +27,12 @@ export function parseJsonBytes(bytes: Uint8Array, root = 'body'): unknown {
     throw new InvalidInputError(root, 'is not JSON', 'invalid_json');
   }
 }
+
+/** A multipart form's fields, or a 400 when the body is not one. */
+export async function readForm(body: Uint8Array, contentType: string): Promise<FormData> {
+  try {
+    return await new Response(body, { headers: { 'content-type': contentType } }).formData();
+  } catch {
+    throw new InvalidInputError('body', 'the multipart form could not be read', 'invalid_multipart');
+  }
+}

@@ -119,6 +119,16 @@ export function wholeNumber(min: number, max: number, unit: string) {
   );
 }
 
+/** An NCRONTAB schedule of a timer trigger: six fields, seconds first (as the Functions host reads it). */
+export const optionalSchedule = optionalText.pipe(
+  z
+    .string()
+    .regex(/^\S+(\s+\S+){5}$/, 'must be an NCRONTAB expression of six fields (second first)')
+    .optional(),
+);
+
+export const optionalEmail = optionalText.pipe(z.email({ message: 'must be an email address' }).optional());
+
 export const optionalBoolean = z.preprocess(
   (v) => (typeof v === 'string' && v.trim() ? v.trim().toLowerCase() : undefined),
   z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
