@@ -4,10 +4,11 @@
 // Key Vault (RBAC) for optional third-party AI keys, the mailbox password, the LiveKit API secret, the voice agent's
 // keys and the LinkedIn client secret and token key, which operators add themselves (see modules/keyVault.bicep),
 // Azure Communication Services Email with an Azure-managed domain (see modules/email.bicep), and Event Grid delivery
-// of the dossiers-inbox blob events and of the email delivery reports to the app (see modules/blobEvents.bicep and
-// modules/emailEvents.bicep: deploy once with deployEventSubscription = false, deploy the code, then deploy again
-// with deployEventSubscription = true), and, with deployAgent = true, the insurance voice agent (agent/) as an
-// always-on Container App running as the same identity (see modules/agentApp.bicep; push its image first).
+// of the dossiers-inbox and documents-inbox blob events and of the email delivery reports to the app (see
+// modules/blobEvents.bicep and modules/emailEvents.bicep: deploy once with deployEventSubscription = false, deploy the
+// code, then deploy again with deployEventSubscription = true); with enableAppServiceAuth = true, an Entra ID sign-in
+// in front of the app (see modules/functionApp.bicep); and, with deployAgent = true, the insurance voice agent (agent/)
+// as an always-on Container App running as the same identity (see modules/agentApp.bicep; push its image first).
 //
 //   az deployment group create -g <resource-group> -f infra/bicep/main.bicep -p infra/bicep/main.bicepparam
 
@@ -259,6 +260,52 @@ param linkedinNotifyEmail string = ''
 @description('Organization page, urn:li:organization:<id> (LINKEDIN_ORG_URN): its comments reach the inbox by webhook (Community Management API). Empty: no organization page.')
 param linkedinOrgUrn string = ''
 
+@description('NCRONTAB schedule of the opsHealthTimer timer (OPS_HEALTH_SCHEDULE), six fields, UTC: it runs the health workflow and keeps its history.')
+param opsHealthSchedule string = '0 */15 * * * *'
+
+@description('Health score, 1 to 100, below which an alert email is sent (OPS_ALERT_THRESHOLD), then at most once per cooldown, and a "recovered" email when the score is back.')
+@minValue(1)
+@maxValue(100)
+param opsAlertThreshold int = 75
+
+@description('Who gets health alerts (OPS_ALERT_EMAIL). Empty: scores are kept and shown, no email is sent.')
+param opsAlertEmail string = ''
+
+@description('Least minutes between two alert emails while the app stays below the threshold (OPS_ALERT_COOLDOWN_MINUTES).')
+@minValue(1)
+@maxValue(10080)
+param opsAlertCooldownMinutes int = 60
+
+@description('Documents of a documents batch extracted and summarised at once (OPS_DOCUMENTS_CONCURRENCY).')
+@minValue(1)
+@maxValue(16)
+param opsDocumentsConcurrency int = 3
+
+@description('Largest document accepted, in bytes (OPS_DOCUMENT_MAX_BYTES); a larger one fails as too-large, the rest of its batch goes on.')
+@minValue(1024)
+@maxValue(104857600)
+param opsDocumentMaxBytes int = 20971520
+
+@description('Most pages read from a PDF (OPS_DOCUMENT_MAX_PAGES); a longer one fails as too-many-pages.')
+@minValue(1)
+@maxValue(5000)
+param opsDocumentMaxPages int = 300
+
+@description('Days after which the maintenance workflow removes working blobs: uploaded CSVs, dossier run plans, raw mails, run logs, dropped documents (OPS_RETENTION_DAYS).')
+@minValue(1)
+@maxValue(3650)
+param opsRetentionDays int = 30
+
+// App Service Authentication (Entra ID, "EasyAuth") in front of the app, for the ops console (modules/functionApp.bicep).
+@description('Put App Service Authentication (Entra ID sign-in) in front of the app: the console and the routes need a signed-in user, and their function key as before; liveness, the webhooks and the voice agent\'s routes stay reachable without one (see modules/functionApp.bicep). Needs authClientId.')
+param enableAppServiceAuth bool = false
+
+@description('Application (client) id of the Entra app registration users sign in with; required with enableAppServiceAuth. Register https://<functionAppHostName>/.auth/login/aad/callback as its web redirect URI.')
+param authClientId string = ''
+
+@description('Entra tenant users sign in from. Default: the deployment\'s tenant.')
+param authTenantId string = tenant().tenantId
+
 // The voice agent (agent/): a LiveKit Agents worker in Container Apps. It shares the call centre's LiveKit settings
 // (livekitUrl, livekitApiKey, livekitApiSecretSecretName, callsAgentName) and the Azure OpenAI deployment.
 @description('Deploy the voice agent as a Container App (modules/agentApp.bicep). Push its image and put its secrets in the vault first.')
@@ -344,7 +391,7 @@ param agentTerminationGracePeriodSeconds int = 600
 
 // The Event Grid subscriptions need the app's blobs_extension and eventgrid_extension system keys, which exist only
 // once the app code has been deployed and has started (see modules/blobEvents.bicep and modules/emailEvents.bicep).
-@description('Create the Event Grid subscriptions that run the dossiersInbox blob trigger when a file lands in dossiers-inbox and the emailDeliveryReport function for each email delivery report. Keep false on the first deployment; after the first code deployment, deploy again with true, and keep it true.')
+@description('Create the Event Grid subscriptions that run the dossiersInbox blob trigger when a file lands in dossiers-inbox, the documentsInbox blob trigger when a file lands in documents-inbox, and the emailDeliveryReport function for each email delivery report. Keep false on the first deployment; after the first code deployment, deploy again with true, and keep it true.')
 param deployEventSubscription bool = false
 
 @description('Turn on Key Vault purge protection (irreversible; a deleted vault keeps its name for the retention period).')
@@ -503,11 +550,23 @@ module functionApp 'modules/functionApp.bicep' = {
     linkedinTimeoutMs: linkedinTimeoutMs
     linkedinNotifyEmail: linkedinNotifyEmail
     linkedinOrgUrn: linkedinOrgUrn
+    opsHealthSchedule: opsHealthSchedule
+    opsAlertThreshold: opsAlertThreshold
+    opsAlertEmail: opsAlertEmail
+    opsAlertCooldownMinutes: opsAlertCooldownMinutes
+    opsDocumentsConcurrency: opsDocumentsConcurrency
+    opsDocumentMaxBytes: opsDocumentMaxBytes
+    opsDocumentMaxPages: opsDocumentMaxPages
+    opsRetentionDays: opsRetentionDays
+    enableAppServiceAuth: enableAppServiceAuth
+    authClientId: authClientId
+    authTenantId: authTenantId
   }
 }
 
-// Event Grid system topic of the storage account, and (deployEventSubscription) the subscription that delivers the
-// dossiers-inbox BlobCreated events to the app's blob extension webhook. Deploys after the function app.
+// Event Grid system topic of the storage account, and (deployEventSubscription) the subscriptions that deliver the
+// dossiers-inbox and documents-inbox BlobCreated events to the app's blob extension webhook. Deploys after the
+// function app.
 module blobEvents 'modules/blobEvents.bicep' = {
   name: 'blobEvents'
   params: {
@@ -596,7 +655,7 @@ output keyVaultName string = keyVault.outputs.name
 @description('Name of the Event Grid system topic of the storage account.')
 output eventGridSystemTopicName string = blobEvents.outputs.systemTopicName
 
-@description('Whether the dossiers-inbox event subscription is deployed; false until a deployment with deployEventSubscription = true.')
+@description('Whether the dossiers-inbox and documents-inbox event subscriptions are deployed; false until a deployment with deployEventSubscription = true.')
 output eventSubscriptionDeployed bool = blobEvents.outputs.eventSubscriptionDeployed
 
 @description('The address outbound email is sent from (EMAIL_SENDER).')

@@ -79,6 +79,22 @@ param linkedinPublishSchedule = '0 * * * * *'
 param linkedinTimeoutMs = 20000
 param linkedinNotifyEmail = ''
 param linkedinOrgUrn = ''
+// Ops console: the health workflow runs every 15 minutes; name opsAlertEmail to be mailed when the score drops below
+// opsAlertThreshold (and when it recovers).
+param opsHealthSchedule = '0 */15 * * * *'
+param opsAlertThreshold = 75
+param opsAlertEmail = ''
+param opsAlertCooldownMinutes = 60
+param opsDocumentsConcurrency = 3
+param opsDocumentMaxBytes = 20971520
+param opsDocumentMaxPages = 300
+param opsRetentionDays = 30
+// App Service Authentication (Entra ID) for the console: off by default. To turn it on, register an app in Entra ID
+// with the web redirect URI https://<functionAppHostName>/.auth/login/aad/callback and ID tokens enabled, then set
+// enableAppServiceAuth = true and authClientId = '<its application (client) id>'. authTenantId defaults to the
+// deployment's tenant.
+param enableAppServiceAuth = false
+param authClientId = ''
 // Voice agent (agent/): off until deployAgent = true. It uses the LiveKit settings above and the Azure OpenAI
 // deployment. Before deploying it: push the image (az acr build --registry <registry> --image insurance-agent:1 agent),
 // put its secrets in the vault (a function key of the app as agentToolsKeySecretName, the Deepgram key, and the
@@ -107,7 +123,7 @@ param agentCpu = '1.0'
 param agentMemory = '2Gi'
 param agentMaxReplicas = 3
 param agentTerminationGracePeriodSeconds = 600
-// Event Grid delivery to the dossiersInbox blob trigger and the emailDeliveryReport function. Keep false on the first
-// deployment: the subscriptions need the app's blobs_extension and eventgrid_extension keys, which exist only after the
-// first code deployment. Then set true, deploy again, and keep it true.
+// Event Grid delivery to the dossiersInbox and documentsInbox blob triggers and the emailDeliveryReport function. Keep
+// false on the first deployment: the subscriptions need the app's blobs_extension and eventgrid_extension keys, which
+// exist only after the first code deployment. Then set true, deploy again, and keep it true.
 param deployEventSubscription = false

@@ -167,24 +167,31 @@ describe('storage drift: storageNames.ts, functions/triggers, infra/bicep', () =
     expect(missing, `${kind}s missing from the Bicep: ${missing.join(', ')}`).toEqual([]);
   });
 
-  it('delivers BlobCreated events of CONTAINERS.dossiersInbox through an Event Grid subscription to the blob extension webhook', () => {
-    const inbox = subscriptions.filter((s) =>
-      s.subjectBeginsWith?.startsWith(containerSubject(CONTAINERS.dossiersInbox)),
-    );
-    expect(inbox.map((s) => s.place)).toHaveLength(1);
-    expect(inbox[0]?.eventTypes).toContain('Microsoft.Storage.BlobCreated');
-    expect(inbox[0]).toMatchObject({
-      functionName: 'dossiersInbox',
-      eventDeliverySchema: 'EventGridSchema',
-      hasRetryPolicy: true,
-      topicType: 'Microsoft.Storage.StorageAccounts',
-    });
-  });
+  /** The inbox containers whose drops start a batch, each with the blob trigger of the same name. */
+  const INBOXES = ['dossiersInbox', 'documentsInbox'] as const;
+
+  it.each(INBOXES)(
+    'delivers BlobCreated events of CONTAINERS.%s through an Event Grid subscription to the blob extension webhook',
+    (inbox) => {
+      const served = subscriptions.filter((s) =>
+        s.subjectBeginsWith?.startsWith(containerSubject(CONTAINERS[inbox])),
+      );
+      expect(served.map((s) => s.place)).toHaveLength(1);
+      expect(served[0]?.eventTypes).toContain('Microsoft.Storage.BlobCreated');
+      expect(served[0]).toMatchObject({
+        functionName: inbox,
+        eventDeliverySchema: 'EventGridSchema',
+        hasRetryPolicy: true,
+        topicType: 'Microsoft.Storage.StorageAccounts',
+      });
+    },
+  );
 
   it('finds the EventGrid-sourced blob triggers of functions/triggers (guards against an empty scan)', () => {
-    expect(eventGridBlobTriggers()).toContainEqual(
-      expect.objectContaining({ name: 'dossiersInbox', container: CONTAINERS.dossiersInbox }),
-    );
+    const triggers = eventGridBlobTriggers();
+    for (const inbox of INBOXES) {
+      expect(triggers).toContainEqual(expect.objectContaining({ name: inbox, container: CONTAINERS[inbox] }));
+    }
   });
 
   it('subscribes every EventGrid-sourced blob trigger to the BlobCreated events of its container', () => {

@@ -1,18 +1,22 @@
 // Event Grid delivery of blob events to the function app. On Flex Consumption the blob trigger has no polling
-// mode: the dossiersInbox trigger (functions/triggers/dossiers.ts, source: 'EventGrid') runs only when Event Grid
-// posts a BlobCreated event of the dossiers-inbox container to the app's blob extension webhook,
-//   https://<default host name>/runtime/webhooks/blobs?functionName=Host.Functions.dossiersInbox&code=<key>
-// where <key> is the app's blobs_extension system key. The system topic below publishes the storage account's
-// events; the event subscription filters them and calls that webhook.
+// mode: the EventGrid-sourced blob triggers run only when Event Grid posts a BlobCreated event of their container to
+// the app's blob extension webhook,
+//   https://<default host name>/runtime/webhooks/blobs?functionName=Host.Functions.<function>&code=<key>
+// where <key> is the app's blobs_extension system key. Two triggers are served, one event subscription each:
+//   dossiersInbox   (functions/triggers/dossiers.ts): BlobCreated in dossiers-inbox, a skills-dossier batch;
+//   documentsInbox  (functions/triggers/ops.ts):      BlobCreated in documents-inbox, a documents batch.
+// The system topic below publishes the storage account's events; each subscription filters them by container and
+// calls its function's webhook.
 //
 // Order of deployment: the blobs_extension key exists only once the app has started with the blob extension
-// loaded, that is after the first code deployment, and Event Grid validates the webhook when the subscription
-// is created, which fails until the trigger is running. So the subscription deploys only when
+// loaded, that is after the first code deployment, and Event Grid validates each webhook when its subscription
+// is created, which fails until the trigger is running. So the subscriptions deploy only when
 // deployEventSubscription is true (false by default):
 //   1. deploy the infrastructure with deployEventSubscription = false: the system topic, no subscription;
-//   2. deploy the app code, and wait until the app lists its dossiersInbox function;
+//   2. deploy the app code, and wait until the app lists its dossiersInbox and documentsInbox functions;
 //   3. deploy the infrastructure again with deployEventSubscription = true, and keep it true afterwards.
-// Until step 3, files dropped in dossiers-inbox start nothing; batches can still be started over HTTP.
+// Until step 3, files dropped in dossiers-inbox or documents-inbox start nothing; batches can still be started over
+// HTTP (POST /api/dossiers/batches, POST /api/ops/documents).
 
 @description('Name of the Event Grid system topic of the storage account.')
 param systemTopicName string
@@ -62,12 +66,12 @@ resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
 }
 
 // ARM may evaluate the list*() functions of a resource whose condition is false, and listKeys returns no
-// blobs_extension key before the first code deployment: the key is read only when the subscription deploys (a
+// blobs_extension key before the first code deployment: the key is read only when the subscriptions deploy (a
 // conditional expression evaluates only the branch it takes).
 var blobsExtensionKey = deployEventSubscription ? listKeys('${functionApp.id}/host/default', '2023-12-01').systemKeys.blobs_extension : ''
 
 // Deploy only after the app code exists (see the order of deployment above).
-resource inboxSubscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = if (deployEventSubscription) {
+resource dossiersInboxSubscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = if (deployEventSubscription) {
   parent: systemTopic
   name: 'dossiers-inbox-blob-created'
   properties: {
@@ -95,8 +99,41 @@ resource inboxSubscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@
   }
 }
 
+// The same for the documents-inbox container and the documentsInbox trigger; created after the first one, as
+// concurrent writes to the subscriptions of one topic can conflict.
+resource documentsInboxSubscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = if (deployEventSubscription) {
+  parent: systemTopic
+  name: 'documents-inbox-blob-created'
+  dependsOn: [
+    dossiersInboxSubscription
+  ]
+  properties: {
+    destination: {
+      endpointType: 'WebHook'
+      properties: {
+        // The function name is the one registered in functions/triggers/ops.ts; tests/infra checks it.
+        endpointUrl: 'https://${functionApp.properties.defaultHostName}/runtime/webhooks/blobs?functionName=Host.Functions.documentsInbox&code=${blobsExtensionKey}'
+        maxEventsPerBatch: 1
+        preferredBatchSizeInKilobytes: 64
+      }
+    }
+    filter: {
+      includedEventTypes: [
+        'Microsoft.Storage.BlobCreated'
+      ]
+      // CONTAINERS.documentsInbox in functions/platform/storageNames.ts; tests/infra checks it.
+      subjectBeginsWith: '/blobServices/default/containers/documents-inbox/'
+    }
+    eventDeliverySchema: 'EventGridSchema'
+    retryPolicy: {
+      maxDeliveryAttempts: maxDeliveryAttempts
+      eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
+    }
+  }
+}
+
 @description('Name of the Event Grid system topic.')
 output systemTopicName string = systemTopic.name
 
-@description('Whether the event subscription to the dossiersInbox trigger was deployed.')
+@description('Whether the event subscriptions to the dossiersInbox and documentsInbox triggers were deployed.')
 output eventSubscriptionDeployed bool = deployEventSubscription

@@ -3,6 +3,7 @@
 // are deprecated on this plan and not set here. Storage, telemetry and Azure OpenAI use the user-assigned
 // identity, with no keys; the only keys (optional third-party AI providers, the mailbox password, the LiveKit API
 // secret, the LinkedIn client secret and token key) stay in Key Vault and reach the app as Key Vault references.
+// With enableAppServiceAuth, App Service Authentication (Entra ID) asks browsers to sign in (see authSettings).
 
 @description('Name of the Flex Consumption plan.')
 param planName string
@@ -286,6 +287,51 @@ param linkedinNotifyEmail string = ''
 
 @description('Organization page, urn:li:organization:<id> (LINKEDIN_ORG_URN): its comments reach the inbox by webhook (Community Management API). Empty: no organization page.')
 param linkedinOrgUrn string = ''
+
+@description('NCRONTAB schedule of the opsHealthTimer timer (OPS_HEALTH_SCHEDULE), six fields, UTC: it runs the health workflow and keeps its history.')
+param opsHealthSchedule string = '0 */15 * * * *'
+
+@description('Health score, 1 to 100, below which an alert email is sent (OPS_ALERT_THRESHOLD), then at most once per cooldown, and a "recovered" email when the score is back.')
+@minValue(1)
+@maxValue(100)
+param opsAlertThreshold int = 75
+
+@description('Who gets health alerts (OPS_ALERT_EMAIL). Empty: scores are kept and shown, no email is sent.')
+param opsAlertEmail string = ''
+
+@description('Least minutes between two alert emails while the app stays below the threshold (OPS_ALERT_COOLDOWN_MINUTES).')
+@minValue(1)
+@maxValue(10080)
+param opsAlertCooldownMinutes int = 60
+
+@description('Documents of a documents batch extracted and summarised at once (OPS_DOCUMENTS_CONCURRENCY).')
+@minValue(1)
+@maxValue(16)
+param opsDocumentsConcurrency int = 3
+
+@description('Largest document accepted, in bytes (OPS_DOCUMENT_MAX_BYTES); a larger one fails as too-large, the rest of its batch goes on.')
+@minValue(1024)
+@maxValue(104857600)
+param opsDocumentMaxBytes int = 20971520
+
+@description('Most pages read from a PDF (OPS_DOCUMENT_MAX_PAGES); a longer one fails as too-many-pages.')
+@minValue(1)
+@maxValue(5000)
+param opsDocumentMaxPages int = 300
+
+@description('Days after which the maintenance workflow removes working blobs: uploaded CSVs, dossier run plans, raw mails, run logs, dropped documents (OPS_RETENTION_DAYS).')
+@minValue(1)
+@maxValue(3650)
+param opsRetentionDays int = 30
+
+@description('Put App Service Authentication (Entra ID sign-in, "EasyAuth") in front of the app: a browser without a session is sent to the Microsoft sign-in page. Needs authClientId.')
+param enableAppServiceAuth bool = false
+
+@description('Application (client) id of the Entra app registration users sign in with; required with enableAppServiceAuth. Its redirect URI: https://<app host>/.auth/login/aad/callback.')
+param authClientId string = ''
+
+@description('Entra tenant users sign in from (its issuer is https://login.microsoftonline.com/<tenant>/v2.0).')
+param authTenantId string = tenant().tenantId
 
 @description('Memory of each instance in MB.')
 @allowed([
@@ -667,6 +713,39 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           name: 'LINKEDIN_ORG_URN'
           value: linkedinOrgUrn
         }
+        // Ops console: the health timer and its alerts, the documents workflow, the maintenance workflow's retention.
+        {
+          name: 'OPS_HEALTH_SCHEDULE'
+          value: opsHealthSchedule
+        }
+        {
+          name: 'OPS_ALERT_THRESHOLD'
+          value: string(opsAlertThreshold)
+        }
+        {
+          name: 'OPS_ALERT_EMAIL'
+          value: opsAlertEmail
+        }
+        {
+          name: 'OPS_ALERT_COOLDOWN_MINUTES'
+          value: string(opsAlertCooldownMinutes)
+        }
+        {
+          name: 'OPS_DOCUMENTS_CONCURRENCY'
+          value: string(opsDocumentsConcurrency)
+        }
+        {
+          name: 'OPS_DOCUMENT_MAX_BYTES'
+          value: string(opsDocumentMaxBytes)
+        }
+        {
+          name: 'OPS_DOCUMENT_MAX_PAGES'
+          value: string(opsDocumentMaxPages)
+        }
+        {
+          name: 'OPS_RETENTION_DAYS'
+          value: string(opsRetentionDays)
+        }
         // Third-party keys: a Key Vault reference when a secret name is given, else empty (not set).
         {
           name: 'OPENAI_API_KEY'
@@ -677,6 +756,61 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: empty(anthropicApiKeySecretName) ? '' : '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${anthropicApiKeySecretName})'
         }
       ]
+    }
+  }
+}
+
+// Paths App Service Authentication lets through without a sign-in. Each keeps its own check: a signature, a one-time
+// state, a function key or a system key.
+var anonymousPaths = [
+  // Liveness: uptime checks and load balancers call it with no identity (functions/triggers/ops.ts).
+  '/api/health'
+  // The call centre's machine callers (functions/triggers/calls.ts): LiveKit's webhook (signed body), and the voice
+  // agent's token, tools and report routes (function key). The other calls routes still need their function key.
+  '/api/calls/*'
+  // LinkedIn sends the member's browser back with a one-time state; its organization webhook is signed
+  // (functions/triggers/linkedin.ts).
+  '/api/linkedin/callback'
+  '/api/linkedin/webhook'
+  // Event Grid's deliveries of blob drops and email delivery reports (modules/blobEvents.bicep,
+  // modules/emailEvents.bicep), authenticated by the extensions' system keys.
+  '/runtime/webhooks/blobs'
+  '/runtime/webhooks/eventgrid'
+  // The Durable HTTP API (system key), which the ops routes call on the app's own public host name
+  // (functions/platform/durable.ts).
+  '/runtime/webhooks/durabletask/*'
+]
+
+// App Service Authentication with Entra ID, for the ops console (/api/console): it runs in front of the Functions
+// host and adds a sign-in, it replaces nothing. Function keys still apply on top: a signed-in user still needs the
+// function key for every route with authLevel 'function' (the console asks for it once), and a caller with the key but
+// no session is sent to sign in, except on the paths above.
+resource authSettings 'Microsoft.Web/sites/config@2023-12-01' = if (enableAppServiceAuth) {
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      // A browser is sent to the sign-in page rather than shown a bare 401.
+      unauthenticatedClientAction: 'RedirectToLoginPage'
+      excludedPaths: anonymousPaths
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          openIdIssuer: 'https://login.microsoftonline.com/${authTenantId}/v2.0'
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: true
+      }
     }
   }
 }
