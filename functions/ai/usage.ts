@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { TableClient } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
 import { RestError } from '@azure/core-rest-pipeline';
 import type { AiProviderName } from './settings';
 import type { RedactionCounts } from './sensitive';
@@ -222,4 +222,25 @@ export class MemoryUsageStore implements UsageStore {
     }
     return Promise.resolve(result);
   }
+}
+
+/** Totals per model and per task of the calls made between two dates (read from the per-call rows). */
+export async function usageBetween(calls: TableClient, from: Date, to: Date): Promise<UsageTotals> {
+  const day = (d: Date) => d.toISOString().slice(0, 10).replace(/-/g, '');
+  const result: UsageTotals = { byModel: {}, byTask: {} };
+  const rows = calls.listEntities<UsageRecord>({
+    queryOptions: {
+      filter: odata`PartitionKey ge ${day(from)} and PartitionKey le ${day(to)} and at ge ${from.toISOString()} and at le ${to.toISOString()}`,
+    },
+  });
+  try {
+    for await (const row of rows) {
+      add((result.byModel[row.model] ??= emptyTotal()), row);
+      add((result.byTask[row.task] ??= emptyTotal()), row);
+    }
+  } catch (error) {
+    // No call recorded yet: the table does not exist.
+    if (!(error instanceof RestError && error.statusCode === 404)) throw error;
+  }
+  return result;
 }

@@ -6,6 +6,7 @@ import { CALLS_OFFLINE_GENERATORS } from '../calls/analysis';
 import { DOSSIERS_OFFLINE_GENERATORS } from '../dossiers';
 import { LINKEDIN_OFFLINE_GENERATORS } from '../linkedin/offline';
 import { MAILBOX_OFFLINE_GENERATORS } from '../mailbox/offline';
+import { DOCUMENTS_OFFLINE_GENERATORS, SMOKE_OFFLINE_GENERATORS } from '../ops';
 import { appCredential } from '../platform/identity';
 import type { StorageClients } from '../platform/storage';
 
@@ -15,6 +16,8 @@ export const OFFLINE_GENERATORS = {
   ...MAILBOX_OFFLINE_GENERATORS,
   ...CALLS_OFFLINE_GENERATORS,
   ...LINKEDIN_OFFLINE_GENERATORS,
+  ...DOCUMENTS_OFFLINE_GENERATORS,
+  ...SMOKE_OFFLINE_GENERATORS,
 };
 
 /**

@@ -1,10 +1,17 @@
 import type { AiClient } from '../ai/aiClient';
 import { createCalls, type Calls } from '../calls';
-import { createDossiers, type Dossiers } from '../dossiers';
+import {
+  batchStatusSchema,
+  createDossiers,
+  DOSSIER_DURABLE,
+  DOSSIER_RUN_PREFIX,
+  type Dossiers,
+} from '../dossiers';
 import { createEmail, type Email } from '../email';
-import { createLinkedIn, type LinkedIn } from '../linkedin';
+import { createLinkedIn, LINKEDIN_DURABLE, LINKEDIN_POST_RUN_PREFIX, type LinkedIn } from '../linkedin';
 import { createMailbox, type Mailbox } from '../mailbox';
-import { createOps, type Ops } from '../ops';
+import { createOps, type Ops, type OpsPorts } from '../ops';
+import { httpProbe } from '../ops/health';
 import { appCredential } from '../platform/identity';
 import { createRedactor, type Redactor } from '../platform/redact';
 import { createStorageClients, type StorageClients } from '../platform/storage';
@@ -74,19 +81,66 @@ export function createAppRoot(env: NodeJS.ProcessEnv, clock: () => Date = () => 
   const ops = lazy(() =>
     createOps({
       settings: settings.health,
+      ops: settings.ops,
       ai: settings.ai,
       email: settings.email,
       storage: storage(),
       redact,
       version: APP_VERSION,
       clock,
-      // Optional: without its mailbox the app still serves everything else.
-      capabilityProbes: () =>
-        settings.mailbox.enabled
+      // Optional services: without them the app still serves everything else.
+      capabilityProbes: () => [
+        ...(settings.mailbox.enabled
           ? [{ name: 'mailbox:imap', required: false, check: () => mailbox().checkImap() }]
-          : [],
+          : []),
+        ...(settings.calls.livekit ? [httpProbe('livekit:api', settings.calls.livekit.apiUrl)] : []),
+      ],
+      ports: lazy(() => opsPorts()),
     }),
   );
+  /** What the ops workflows borrow from the other capabilities. */
+  const opsPorts = (): OpsPorts => ({
+    aiClient: ai(),
+    sendEmail: email(),
+    runKinds: [
+      { kind: 'dossiers', orchestration: DOSSIER_DURABLE.batch.name, prefix: DOSSIER_RUN_PREFIX },
+      { kind: 'dossier-lane', orchestration: DOSSIER_DURABLE.lane.name, prefix: DOSSIER_RUN_PREFIX },
+      {
+        kind: 'linkedin-post',
+        orchestration: LINKEDIN_DURABLE.publish.name,
+        prefix: LINKEDIN_POST_RUN_PREFIX,
+      },
+    ],
+    ...(settings.linkedin.enabled ? { linkedinAccounts: () => linkedin().listAccounts() } : {}),
+    smoke: {
+      ai: ai(),
+      // Offline and without storage: the smoke dossier costs no tokens and writes nothing.
+      offlineDossiers: createDossiers({
+        settings: settings.dossiers,
+        ai: createSuiteAi({ ...settings.ai, provider: 'offline', fallback: [] }),
+        clock,
+      }),
+      mailboxAddress: settings.mailbox.address ?? '',
+      linkedin: linkedin(),
+      calls: calls(),
+      livekit: settings.calls.livekit,
+      agentName: settings.calls.agentName,
+      redact,
+    },
+    headlines: async ({ from, to, runs }) => ({
+      dossiersGenerated: runs
+        .filter((r) => r.workflow === 'dossiers')
+        .reduce(
+          (sum, r) => sum + (batchStatusSchema.safeParse(r.customStatus).data?.counts?.generated ?? 0),
+          0,
+        ),
+      mailsAnswered: settings.mailbox.enabled ? await mailbox().answeredBetween(from, to) : 0,
+      postsPublished: settings.linkedin.enabled
+        ? (await linkedin().analytics({ from: from.toISOString(), to: to.toISOString() })).totals.published
+        : 0,
+      callsHandled: (await calls().metrics({ from: from.toISOString(), to: to.toISOString() })).calls,
+    }),
+  });
   return {
     settings,
     redact,

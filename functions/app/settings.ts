@@ -4,7 +4,7 @@ import { dossierSettings } from '../dossiers/settings';
 import { linkedinSettings } from '../linkedin/settings';
 import { emailSettings } from '../email/settings';
 import { mailboxSettings } from '../mailbox/settings';
-import { healthSettings } from '../ops/settings';
+import { healthSettings, opsSettings } from '../ops/settings';
 import { hostSettings } from '../platform/hostSettings';
 import { loadFragments, settingEntries, type LoadedSettings } from '../platform/settings';
 
@@ -18,6 +18,7 @@ export const APP_SETTINGS = {
   mailbox: mailboxSettings,
   calls: callsSettings,
   linkedin: linkedinSettings,
+  ops: opsSettings,
 };
 
 export type AppSettings = LoadedSettings<typeof APP_SETTINGS>;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { Orchestrations } from '../platform/durable';
 import type { BatchWorkStore } from './batchStore';
-import { DOSSIER_DURABLE, type BatchRunInput } from './contracts';
+import { DOSSIER_DURABLE, DOSSIER_RUN_PREFIX, type BatchRunInput } from './contracts';
 import type { PlanOptions } from './plan';
 
 // The names a batch's two files may have in the inbox (any case): short, or as the seed exported them.
@@ -83,7 +83,7 @@ export async function startBatch(request: BatchStartRequest, deps: StartDependen
   const hash = createHash('sha256');
   for (const content of request.contents) hash.update(createHash('sha256').update(content).digest());
   hash.update(JSON.stringify(request.options));
-  const instanceId = `dossiers-${request.batchId}-${hash.digest('hex').slice(0, 16)}`;
+  const instanceId = `${DOSSIER_RUN_PREFIX}${request.batchId}-${hash.digest('hex').slice(0, 16)}`;
   const existing = await deps.orchestrations.status(instanceId);
   if (existing && !['Failed', 'Terminated'].includes(existing.runtimeStatus))
     return { started: false, instanceId };

@@ -93,6 +93,9 @@ export const DOSSIER_DURABLE = {
 } as const;
 
 /** The instance id of a run's lane: the status route reads the lanes' counts by it. */
+/** Every dossier batch's instance id starts with this (its lanes' too). */
+export const DOSSIER_RUN_PREFIX = 'dossiers-';
+
 export function laneInstanceId(runId: string, lane: number): string {
   return `${runId}:lane-${lane}`;
 }

@@ -17,7 +17,7 @@ import type { BatchPlan, PlannedPair, PlanOptions } from './plan';
 import { runLocalBatch } from './runLocalBatch';
 import type { DossierSettings } from './settings';
 
-export { DOSSIER_DURABLE } from './contracts';
+export { DOSSIER_DURABLE, DOSSIER_RUN_PREFIX, batchStatusSchema } from './contracts';
 export { dossierSettings, type DossierSettings } from './settings';
 
 /** The capability's offline answers, so it runs end to end with no AI key. */

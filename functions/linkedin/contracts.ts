@@ -22,4 +22,7 @@ export const LINKEDIN_DURABLE = {
   createPost: durableContract('linkedinCreatePost', publishInputSchema, stepOutcomeSchema),
 };
 
-export const publishInstanceId = (input: PublishInput) => `linkedin-post-${input.postId}-${input.attempt}`;
+/** Every publication attempt's instance id starts with this. */
+export const LINKEDIN_POST_RUN_PREFIX = 'linkedin-post-';
+export const publishInstanceId = (input: PublishInput) =>
+  `${LINKEDIN_POST_RUN_PREFIX}${input.postId}-${input.attempt}`;

@@ -30,7 +30,7 @@ import { linkedinStores, POST_STATUSES, type Account, type Post } from './store'
 import { tokenCipher } from './tokens';
 
 export { linkedinSettings, type LinkedInSettings } from './settings';
-export { LINKEDIN_DURABLE } from './contracts';
+export { LINKEDIN_DURABLE, LINKEDIN_POST_RUN_PREFIX } from './contracts';
 export { LINKEDIN_OFFLINE_GENERATORS } from './offline';
 
 export interface LinkedInDependencies {

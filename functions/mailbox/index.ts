@@ -208,6 +208,13 @@ export function createMailbox(deps: MailboxDependencies) {
       };
     },
 
+    /** Mails whose reply was sent within the range (of the latest 1,000 replied): the console's headline. */
+    answeredBetween: async (from: Date, to: Date): Promise<number> =>
+      (await ledger.list({ status: 'replied', limit: 1000 })).filter((e) => {
+        const sent = Date.parse(e.reply?.sentAt ?? '');
+        return sent >= from.getTime() && sent <= to.getTime();
+      }).length,
+
     /** The ledger's checkpoint of the polled folder (the CLI's dry run starts from it). */
     checkpoint: () => ledger.getCheckpoint(settings.folder),
     /** Sets the checkpoint (the CLI's dry run, on its own ledger). */

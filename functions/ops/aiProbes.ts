@@ -1,5 +1,5 @@
 import type { AiProviderName, AiSettings } from '../ai/settings';
-import type { DependencyProbe } from './health';
+import { httpProbe, type DependencyProbe } from './health';
 
 /**
  * Reachability probes for the remote AI providers, primary and fallbacks. They send no key and spend no
@@ -15,15 +15,6 @@ export function aiProbes(ai: AiSettings, fetchFn: typeof fetch = fetch): Depende
   return [ai.provider, ...ai.fallback].flatMap((provider) => {
     const url = endpoints[provider];
     if (!url) return [];
-    return [
-      {
-        name: `ai:${provider}`,
-        required: false,
-        check: async (signal: AbortSignal) => {
-          const response = await fetchFn(url, { method: 'GET', signal });
-          await response.body?.cancel();
-        },
-      },
-    ];
+    return [httpProbe(`ai:${provider}`, url, fetchFn)];
   });
 }

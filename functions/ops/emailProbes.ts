@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { acsEndpointOf, type EmailSettings } from '../email/settings';
-import type { DependencyProbe } from './health';
+import { httpProbe, type DependencyProbe } from './health';
 
 /** Resolves once a TCP connection to host:port opens (and closes it); no SMTP command is sent. */
 function tcpReachable(host: string, port: number, signal: AbortSignal): Promise<void> {
@@ -29,14 +29,5 @@ export function emailProbes(
     return [{ name: 'email:smtp', required: false, check: (signal) => tcpReachable(host, port, signal) }];
   }
   const endpoint = acsEndpointOf(email.acs);
-  return [
-    {
-      name: 'email:acs',
-      required: false,
-      check: async (signal) => {
-        const response = await fetchFn(endpoint, { method: 'GET', signal });
-        await response.body?.cancel();
-      },
-    },
-  ];
+  return [httpProbe('email:acs', endpoint, fetchFn)];
 }

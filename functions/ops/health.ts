@@ -7,6 +7,21 @@ export interface DependencyProbe {
   check(signal: AbortSignal): Promise<void>;
 }
 
+/**
+ * An optional service reachable over HTTP: any answer, even 401 or 404, shows it is up. No key is sent,
+ * so nothing is spent and nothing can leak.
+ */
+export function httpProbe(name: string, url: string, fetchFn: typeof fetch = fetch): DependencyProbe {
+  return {
+    name,
+    required: false,
+    check: async (signal) => {
+      const response = await fetchFn(url, { method: 'GET', signal });
+      await response.body?.cancel();
+    },
+  };
+}
+
 export interface DependencyStatus {
   name: string;
   required: boolean;
@@ -55,26 +70,36 @@ async function runProbe(
   redact: (text: string) => string,
 ): Promise<DependencyStatus> {
   const started = performance.now();
+  const base = { name: probe.name, required: probe.required };
+  try {
+    await withTimeout((signal) => probe.check(signal), timeoutMs);
+    return { ...base, status: 'ok', latencyMs: elapsed(started) };
+  } catch (error) {
+    return { ...base, status: 'down', latencyMs: elapsed(started), error: redact(errorSummary(error)) };
+  }
+}
+
+/** `work`'s result, or a rejection naming the limit once `timeoutMs` pass (the work is then aborted). */
+export async function withTimeout<T>(
+  work: (signal: AbortSignal) => Promise<T>,
+  timeoutMs: number,
+): Promise<T> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      // Settle first so the report says why, then stop the probe's own call.
+      // Settle first so the report says why, then stop the work's own call.
       reject(new Error(`no answer within ${timeoutMs} ms`));
       controller.abort();
     }, timeoutMs);
   });
-  const base = { name: probe.name, required: probe.required };
   try {
-    await Promise.race([probe.check(controller.signal), timeout]);
-    return { ...base, status: 'ok', latencyMs: elapsed(started) };
-  } catch (error) {
-    return { ...base, status: 'down', latencyMs: elapsed(started), error: redact(errorSummary(error)) };
+    return await Promise.race([work(controller.signal), timeout]);
   } finally {
     clearTimeout(timer);
   }
 }
 
-function elapsed(started: number): number {
+export function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 10) / 10;
 }

@@ -21,6 +21,12 @@ const functionRoute = (name: string, route: string, method: string) => ({
     httpOut,
   ],
 });
+/** The same route with a durable client input, which the host lists between the trigger and the output. */
+const withClient = (route: ReturnType<typeof functionRoute>) => ({
+  name: route.name,
+  bindings: [route.bindings[0], durableClient, httpOut],
+});
+const clientActivity = (name: string) => ({ name, bindings: [...activity(name).bindings, durableClient] });
 
 const EXPECTED = [
   orchestration('dossierBatch'),
@@ -242,6 +248,68 @@ const EXPECTED = [
   {
     name: 'aiCachePurge',
     bindings: [{ type: 'timerTrigger', direction: 'in', schedule: '0 30 3 * * *' }],
+  },
+  orchestration('opsHealth'),
+  orchestration('opsMaintenance'),
+  orchestration('opsSmoke'),
+  orchestration('opsDocuments'),
+  clientActivity('opsCheckHealth'),
+  activity('opsRecordHealth'),
+  activity('opsSendAlert'),
+  clientActivity('opsPurgeHistory'),
+  activity('opsBackupTables'),
+  activity('opsSweepBlobs'),
+  activity('opsSmokeTest'),
+  activity('opsListDocuments'),
+  activity('opsProcessDocument'),
+  activity('opsDocumentsReport'),
+  {
+    name: 'opsHealthTimer',
+    bindings: [{ type: 'timerTrigger', direction: 'in', schedule: '0 */15 * * * *' }, durableClient],
+  },
+  {
+    name: 'documentsInbox',
+    bindings: [
+      {
+        type: 'blobTrigger',
+        direction: 'in',
+        path: 'documents-inbox/{batchId}/{name}',
+        connection: 'AzureWebJobsStorage',
+        source: 'EventGrid',
+      },
+      durableClient,
+    ],
+  },
+  functionRoute('opsWorkflows', 'ops/workflows', 'GET'),
+  withClient(functionRoute('opsRunsStart', 'ops/runs', 'POST')),
+  withClient(functionRoute('opsRunsList', 'ops/runs', 'GET')),
+  withClient(functionRoute('opsRunsBulk', 'ops/runs/bulk', 'POST')),
+  withClient(functionRoute('opsRunGet', 'ops/runs/{id}', 'GET')),
+  functionRoute('opsRunLog', 'ops/runs/{id}/log', 'GET'),
+  withClient(functionRoute('opsRunAction', 'ops/runs/{id}/{action}', 'POST')),
+  withClient(functionRoute('opsMetrics', 'ops/metrics', 'GET')),
+  functionRoute('opsHealthLatest', 'ops/health', 'GET'),
+  withClient(functionRoute('opsDocumentsUpload', 'ops/documents', 'POST')),
+  functionRoute('opsDocumentSummary', 'ops/documents/{batchId}/{name}', 'GET'),
+  {
+    name: 'opsConsole',
+    bindings: [
+      { type: 'httpTrigger', direction: 'in', route: 'console', methods: ['GET'], authLevel: 'anonymous' },
+      httpOut,
+    ],
+  },
+  {
+    name: 'opsConsoleAsset',
+    bindings: [
+      {
+        type: 'httpTrigger',
+        direction: 'in',
+        route: 'console/assets/{name}',
+        methods: ['GET'],
+        authLevel: 'anonymous',
+      },
+      httpOut,
+    ],
   },
 ];
 
