@@ -39,6 +39,7 @@ globalThis.CONSOLE_I18N = {
     'outcome.completed': 'Terminé',
     'outcome.failed': 'Échec',
     'outcome.done': 'Traité',
+    'outcome.unchanged': 'Inchangé (déjà traité)',
     'outcome.running': 'En cours',
 
     'actions.title': 'Actions rapides',
@@ -207,6 +208,7 @@ globalThis.CONSOLE_I18N = {
     'outcome.completed': 'Completed',
     'outcome.failed': 'Failed',
     'outcome.done': 'Done',
+    'outcome.unchanged': 'Unchanged (done before)',
     'outcome.running': 'Running',
 
     'actions.title': 'Quick actions',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DurableHttpTarget } from '../platform/durable';
-import { ConflictError, NotFoundError, UnavailableError } from '../platform/errors';
+import { ConflictError, errorSummary, NotFoundError, UnavailableError } from '../platform/errors';
 
 export const RUNTIME_STATUSES = [
   'Pending',
@@ -80,9 +80,9 @@ export function durableHttp(target: DurableHttpTarget, fetchFn: typeof fetch = f
         ...(init.body !== undefined ? { body: init.body } : {}),
       });
     } catch (error) {
-      // fetch's own message is only "fetch failed"; the reason (ECONNREFUSED…) is its cause.
-      const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
-      throw new UnavailableError(`The Durable Functions API did not answer (${method} ${new URL(address).pathname})${cause}.`);
+      throw new UnavailableError(
+        `The Durable Functions API did not answer (${method} ${new URL(address).pathname}): ${errorSummary(error)}.`,
+      );
     }
     return response;
   }

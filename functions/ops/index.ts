@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import type { AiClient } from '../ai/aiClient';
 import { BlobResponseCache } from '../ai/cache';
 import type { AiSettings } from '../ai/settings';
@@ -102,6 +103,7 @@ const DAY_MS = 86_400_000;
 /** How long a drop waits at most for the batch's running run to end before starting the next one. */
 const DROP_WAIT_MS = 10 * 60_000;
 
+const summaryMd5Schema = z.looseObject({ md5: z.string().optional() });
 const documentsInstanceId = (batchId: string) => `${workflowPrefix('documents')}${batchId}`;
 const md5Hex = (bytes: Uint8Array) => createHash('md5').update(bytes).digest('hex');
 
@@ -196,12 +198,15 @@ export function createOps(deps: OpsDependencies) {
       }
       const bytes = (await readBlob(inbox, `${batchId}/${name}`)) ?? Buffer.alloc(0);
       const md5 = md5Hex(bytes);
+      // The listing could not tell (no MD5 in it): the same bytes summarised before are not read again.
+      const summaryBlob = `${batchId}/${name}.json`;
+      const previous = await readJsonBlob(summaries, summaryBlob, summaryMd5Schema);
+      if (previous?.md5 === md5) return { name, outcome: 'unchanged', md5, summaryBlob };
       const extracted = await extractDocument(name, bytes, {
         maxBytes: deps.ops.documentMaxBytes,
         maxPages: deps.ops.documentMaxPages,
       });
       const summary = await summariseDocument(ports().aiClient, { name, text: extracted.text });
-      const summaryBlob = `${batchId}/${name}.json`;
       await writeJsonBlob(summaries, summaryBlob, {
         name,
         kind: extracted.kind,
@@ -254,6 +259,42 @@ export function createOps(deps: OpsDependencies) {
       if (!status || !['Pending', 'Running', 'Suspended'].includes(status.runtimeStatus)) return;
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
+  }
+
+  /** Whether the batch's last report holds every one of `names` with the bytes it has now. */
+  async function reportCovers(batchId: string, names: readonly string[]): Promise<boolean> {
+    const report = await readJsonBlob(summaries, `${batchId}/report.json`, documentsReportSchema);
+    for (const name of names) {
+      const entry = report?.files.find((f) => f.name === name);
+      const bytes = await readBlob(inbox, `${batchId}/${name}`);
+      if (bytes && !(entry?.md5 && entry.md5 === md5Hex(bytes))) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Starts the batch's run for these files. When one is running (another drop, the upload route and the
+   * blob trigger for the same files), waits for it to end, then starts another only if its report does
+   * not cover these files' bytes: a file dropped while a run ends is never left out, and none is read twice.
+   */
+  async function startOrFollow(
+    orchestrations: Orchestrations,
+    batchId: string,
+    names: readonly string[],
+    trigger: 'console' | 'drop',
+  ) {
+    const parameters = parseStart({ workflow: 'documents', parameters: { batchId } }).parameters;
+    const id = documentsInstanceId(String(parameters.batchId));
+    const input = { parameters: { batchId }, trigger } as RunInput<'documents'>;
+    const statusUrl = `/api/ops/runs/${encodeURIComponent(id)}`;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if ((await startRun(orchestrations, 'documents', input, id)).outcome === 'started') {
+        return { id, statusUrl, started: true };
+      }
+      await waitWhileRunning(orchestrations, id);
+      if (await reportCovers(batchId, names)) return { id, statusUrl, started: false };
+    }
+    return { id, statusUrl, started: false };
   }
 
   return {
@@ -336,28 +377,21 @@ export function createOps(deps: OpsDependencies) {
       const batch =
         batchId ??
         `upload-${clock().toISOString().slice(0, 19).replace(/[-:T]/g, '')}-${md5Hex(files[0]?.bytes ?? new Uint8Array()).slice(0, 6)}`;
-      const parameters = parseStart({ workflow: 'documents', parameters: { batchId: batch } }).parameters;
+      // The batch id is checked before any file is stored.
+      parseStart({ workflow: 'documents', parameters: { batchId: batch } });
       await ensureContainer(inbox);
       const names = files.map((file) => documentName(file.name));
       if (new Set(names).size !== names.length)
         throw new InvalidInputError('file', 'two files have the same name');
       await Promise.all(
         files.map((file, i) =>
-          inbox
-            .getBlockBlobClient(`${batch}/${names[i] ?? ''}`)
-            .uploadData(file.bytes, {
-              blobHTTPHeaders: { blobContentMD5: createHash('md5').update(file.bytes).digest() },
-            }),
+          inbox.getBlockBlobClient(`${batch}/${names[i] ?? ''}`).uploadData(file.bytes, {
+            blobHTTPHeaders: { blobContentMD5: createHash('md5').update(file.bytes).digest() },
+          }),
         ),
       );
-      const id = documentsInstanceId(String(parameters.batchId));
-      const input = { parameters: { batchId: batch }, trigger: 'console' } as RunInput<'documents'>;
-      let started = await startRun(orchestrations, 'documents', input, id);
-      if (started.outcome === 'conflict') {
-        await waitWhileRunning(orchestrations, id);
-        started = await startRun(orchestrations, 'documents', input, id);
-      }
-      return { batchId: batch, id, statusUrl: started.statusUrl, files: names };
+      const run = await startOrFollow(orchestrations, batch, names, 'console');
+      return { batchId: batch, ...run, files: names };
     },
 
     /**
@@ -365,19 +399,8 @@ export function createOps(deps: OpsDependencies) {
      * for it to end, then starts another unless its report already covers this file's bytes.
      */
     async documentDropped(orchestrations: Orchestrations, batchId: string, name: string) {
-      const parameters = parseStart({ workflow: 'documents', parameters: { batchId } }).parameters;
-      const id = documentsInstanceId(String(parameters.batchId));
-      const input = { parameters: { batchId }, trigger: 'drop' } as RunInput<'documents'>;
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const started = await startRun(orchestrations, 'documents', input, id);
-        if (started.outcome === 'started') return { started: true, id };
-        await waitWhileRunning(orchestrations, id);
-        const report = await readJsonBlob(summaries, `${batchId}/report.json`, documentsReportSchema);
-        const bytes = await readBlob(inbox, `${batchId}/${name}`);
-        const covered = report?.files.find((f) => f.name === name);
-        if (!bytes || (covered?.md5 && covered.md5 === md5Hex(bytes))) return { started: false, id };
-      }
-      return { started: false, id };
+      const run = await startOrFollow(orchestrations, batchId, [name], 'drop');
+      return { started: run.started, id: run.id };
     },
 
     async documentSummary(batchId: string, name: string) {

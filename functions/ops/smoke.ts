@@ -302,7 +302,7 @@ const callsTokenTest: SmokeTest = async ({ livekit, agentName }) => {
   } catch (error) {
     if (error instanceof TwirpError && error.status === 401)
       return fail(`LiveKit at ${livekit.apiUrl} refused the API key and secret (401 ${error.message}).`);
-    return fail(`LiveKit at ${livekit.apiUrl} could not be reached: ${withCause(error)}.`);
+    return fail(`LiveKit at ${livekit.apiUrl} could not be reached: ${errorSummary(error)}.`);
   }
   return pass(
     `A caller token for one room (join, publish, subscribe; agent ${agentName}) verified, and LiveKit accepted the key.`,
@@ -354,13 +354,6 @@ const TESTS: Record<SmokeTestName, SmokeTest> = {
 };
 
 // --- helpers -------------------------------------------------------------------------------------
-
-/** The error and what caused it (fetch says "fetch failed"; its cause says ECONNREFUSED). */
-function withCause(error: unknown): string {
-  const summary = errorSummary(error);
-  const cause = error instanceof Error ? error.cause : undefined;
-  return cause ? `${summary} (${errorSummary(cause)})` : summary;
-}
 
 function clip(text: string, max: number): string {
   const line = text.replace(/\s+/g, ' ').trim();

@@ -83,5 +83,9 @@ export function errorSummary(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const code = (error as { code?: unknown }).code;
   const first = error.message.split('\n')[0] ?? '';
-  return typeof code === 'string' && !first.includes(code) ? `${code}: ${first}` : first;
+  const summary = typeof code === 'string' && !first.includes(code) ? `${code}: ${first}` : first;
+  // fetch says only "fetch failed"; why (ECONNREFUSED, a TLS error…) is in its cause.
+  return error.cause instanceof Error && !summary.includes(error.cause.message)
+    ? `${summary}: ${errorSummary(error.cause)}`
+    : summary;
 }

@@ -383,6 +383,31 @@ describe('ops workflows and runs API', () => {
     expect(absent.status).toBe(404);
   }, 120_000);
 
+  it('summarises files dropped in documents-inbox, one after the other, each once', async () => {
+    const text = (body: string) => Buffer.from(body, 'utf8');
+    await host.dropBlob(
+      'documents-inbox/depot/horaires.txt',
+      text('Horaires de la rentrée. Les cours reprennent le lundi 2 septembre à 8 h 30.'),
+    );
+    await host.dropBlob(
+      'documents-inbox/depot/cantine.txt',
+      text('Menu de la cantine. Le repas du jeudi est végétarien, les inscriptions ferment vendredi.'),
+    );
+    await host.engine.waitForCompletion('ops-documents-depot', 60_000);
+    await host.engine.whenIdle();
+    const report = await call('GET', '/api/ops/runs/ops-documents-depot');
+    const files = (report.json.output as { files: Json[] }).files;
+    expect(files.map((f) => f.name)).toEqual(['cantine.txt', 'horaires.txt']);
+    for (const file of files) expect(['done', 'unchanged']).toContain(file.outcome);
+    for (const name of ['horaires.txt', 'cantine.txt']) {
+      expect((await call('GET', `/api/ops/documents/depot/${name}`)).json.language).toBe('fr');
+    }
+    // Each file was summarised once, whichever run read it.
+    const summaries = (await call('GET', '/api/ops/runs/ops-documents-depot/log')).json.entries as Json[];
+    const summarised = summaries.filter((e) => String(e.message).startsWith('Summarised'));
+    expect(summarised.map((e) => e.step).sort()).toEqual(['document:cantine.txt', 'document:horaires.txt']);
+  }, 120_000);
+
   it('runs maintenance as a dry run: reports what it would remove and removes nothing', async () => {
     const inbox = host.storage.blobs.getContainerClient(CONTAINERS.documentsInbox);
     const countBlobs = async () => {
@@ -423,7 +448,7 @@ describe('ops workflows and runs API', () => {
     expect(typeof workflows.health?.successRate).toBe('number');
     expect(Number(workflows.health?.runs)).toBeGreaterThanOrEqual(6);
     expect(workflows.health?.durationP95Seconds).toEqual(expect.any(Number));
-    expect(workflows.documents).toMatchObject({ runs: 1, completed: 1 });
+    expect(workflows.documents).toMatchObject({ runs: 2, completed: 2 });
     expect((metrics.json.ai as Json).byTask).toHaveProperty('document-summary');
     expect(metrics.json.headlines).toMatchObject({ dossiersGenerated: 0, callsHandled: 0 });
     const history = metrics.json.health as Json[];
