@@ -254,16 +254,29 @@ export function createRuns(deps: RunsDependencies) {
     instance: InstanceStatus,
     action: RunAction,
     body: z.output<typeof actionBodySchema>,
-  ): Promise<{ id: string; action: RunAction; newId?: string }> {
+  ): Promise<{ id: string; action: RunAction; newId?: string; children?: number }> {
     checkAllowed(instance, action);
     const id = instance.instanceId;
     const reason = body.reason ?? `${action} from the ops console`;
     switch (action) {
       case 'terminate':
       case 'suspend':
-      case 'resume':
+      case 'resume': {
         await durable.act(id, action, reason);
-        return { id, action };
+        // The extension leaves sub-orchestrations running when their parent is stopped; the app names
+        // them `<parent>:<child>` (a dossier batch's lanes), so they are stopped or resumed with it.
+        let children = 0;
+        const childStatuses = ACTION_STATUSES[action];
+        for await (const child of each(durable, { prefix: `${id}:`, status: [...childStatuses] })) {
+          try {
+            await durable.act(child.instanceId, action, reason);
+            children++;
+          } catch (error) {
+            if (!(error instanceof ConflictError || error instanceof NotFoundError)) throw error;
+          }
+        }
+        return { id, action, ...(children ? { children } : {}) };
+      }
       case 'restart':
         return { id, action, newId: await durable.restart(id) };
       case 'purge':

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Document, Packer, Paragraph } from 'docx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticBatch } from '../../bench/syntheticBatch';
 import { CONTAINERS } from '../../functions/platform/storageNames';
 import { startAzurite, type AzuriteInstance } from '../../local/azurite';
 import { LocalHost, readHostJson } from '../../local/localHost';
@@ -308,6 +309,44 @@ describe('ops workflows and runs API', () => {
     } finally {
       livekit.mode = 'up';
     }
+  }, 120_000);
+
+  it('terminates a running dossier batch with its lanes, and shows it as a dossiers run', async () => {
+    const { consultantsCsv, jobsCsv } = syntheticBatch(200, 20);
+    const form = new FormData();
+    form.append('consultants', new Blob([consultantsCsv]), 'consultants.csv');
+    form.append('jobs', new Blob([jobsCsv]), 'jobs.csv');
+    const request = new Request('http://x/', { method: 'POST', body: form });
+    const created = await host.http({
+      method: 'POST',
+      path: '/api/dossiers/batches',
+      headers: {
+        'x-functions-key': host.functionKey,
+        'content-type': request.headers.get('content-type') ?? '',
+      },
+      body: Buffer.from(await request.arrayBuffer()),
+    });
+    expect(created.status, created.body.toString()).toBe(202);
+    const { instanceId } = JSON.parse(created.body.toString()) as { instanceId: string };
+    // Stopped while its lanes generate.
+    let stage = '';
+    for (let i = 0; i < 300 && stage !== 'generating'; i++) {
+      const run = await call('GET', `/api/ops/runs/${instanceId}`);
+      stage = (run.json.customStatus as { stage?: string } | null)?.stage ?? '';
+      if (stage !== 'generating') await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(stage).toBe('generating');
+    const listed = await call('GET', '/api/ops/runs?workflow=dossiers&status=Running');
+    expect((listed.json.runs as Json[]).map((r) => r.id)).toEqual([instanceId]);
+
+    const stopped = await call('POST', `/api/ops/runs/${instanceId}/terminate`, { reason: 'wrong files' });
+    expect(stopped.status).toBe(202);
+    expect(Number(stopped.json.children)).toBeGreaterThan(0);
+    await host.engine.whenIdle();
+    const lanes = await call('GET', `/api/ops/runs?workflow=dossier-lane&prefix=${instanceId}`);
+    expect(Object.keys(lanes.json.counts as Json)).not.toContain('Running');
+    expect((lanes.json.counts as Json).Terminated).toBe(stopped.json.children);
+    expect((await finished(instanceId)).status).toBe('Terminated');
   }, 120_000);
 
   it('applies a bulk action to the filtered set and reports what it did', async () => {
