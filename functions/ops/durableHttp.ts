@@ -1,17 +1,8 @@
 import { z } from 'zod';
-import type { DurableHttpTarget } from '../platform/durable';
+import { RUNTIME_STATUSES, type DurableHttpTarget, type RuntimeStatus } from '../platform/durable';
 import { ConflictError, errorSummary, NotFoundError, UnavailableError } from '../platform/errors';
 
-export const RUNTIME_STATUSES = [
-  'Pending',
-  'Running',
-  'Suspended',
-  'Completed',
-  'ContinuedAsNew',
-  'Failed',
-  'Terminated',
-] as const;
-export type RuntimeStatus = (typeof RUNTIME_STATUSES)[number];
+export { RUNTIME_STATUSES, type RuntimeStatus } from '../platform/durable';
 
 const historyEventSchema = z.looseObject({
   EventType: z.string(),

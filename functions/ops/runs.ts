@@ -393,6 +393,14 @@ export function createRuns(deps: RunsDependencies) {
 
 export type Runs = ReturnType<typeof createRuns>;
 
+/** The history events that end an activity or a sub-orchestration, and how. */
+const ENDINGS: Partial<Record<string, Pick<TimelineEntry, 'kind' | 'outcome'>>> = {
+  TaskCompleted: { kind: 'activity', outcome: 'completed' },
+  TaskFailed: { kind: 'activity', outcome: 'failed' },
+  SubOrchestrationInstanceCompleted: { kind: 'sub-orchestration', outcome: 'completed' },
+  SubOrchestrationInstanceFailed: { kind: 'sub-orchestration', outcome: 'failed' },
+};
+
 /** Activities, sub-orchestrations, timers and events with their durations, in the order they ended. */
 export function timelineOf(events: readonly HistoryEventView[]): TimelineEntry[] {
   const entries: TimelineEntry[] = [];
@@ -402,28 +410,19 @@ export function timelineOf(events: readonly HistoryEventView[]): TimelineEntry[]
     const durationMs =
       completedAt && scheduledAt ? Math.max(0, Date.parse(completedAt) - Date.parse(scheduledAt)) : null;
     const base = { scheduledAt, completedAt, durationMs };
+    const ended = ENDINGS[event.EventType];
+    if (ended) {
+      entries.push({
+        kind: ended.kind,
+        name: event.FunctionName ?? '?',
+        ...base,
+        outcome: ended.outcome,
+        ...(ended.kind === 'sub-orchestration' && event.InstanceId ? { instanceId: event.InstanceId } : {}),
+        ...(event.Reason ? { reason: event.Reason } : {}),
+      });
+      continue;
+    }
     switch (event.EventType) {
-      case 'TaskCompleted':
-      case 'TaskFailed':
-        entries.push({
-          kind: 'activity',
-          name: event.FunctionName ?? '?',
-          ...base,
-          outcome: event.EventType === 'TaskFailed' ? 'failed' : 'completed',
-          ...(event.Reason ? { reason: event.Reason } : {}),
-        });
-        break;
-      case 'SubOrchestrationInstanceCompleted':
-      case 'SubOrchestrationInstanceFailed':
-        entries.push({
-          kind: 'sub-orchestration',
-          name: event.FunctionName ?? '?',
-          ...base,
-          outcome: event.EventType === 'SubOrchestrationInstanceFailed' ? 'failed' : 'completed',
-          ...(event.InstanceId ? { instanceId: event.InstanceId } : {}),
-          ...(event.Reason ? { reason: event.Reason } : {}),
-        });
-        break;
       case 'TimerFired':
         entries.push({
           kind: 'timer',

@@ -78,6 +78,18 @@ export function startSubOrchestration<I, O>(
   return context.df.callSubOrchestrator(contract.name, input, instanceId);
 }
 
+/** The runtime statuses of an orchestration instance, as the Durable extension names them. */
+export const RUNTIME_STATUSES = [
+  'Pending',
+  'Running',
+  'Suspended',
+  'Completed',
+  'ContinuedAsNew',
+  'Failed',
+  'Terminated',
+] as const;
+export type RuntimeStatus = (typeof RUNTIME_STATUSES)[number];
+
 /** What a capability may see of an orchestration instance. */
 export interface InstanceView {
   runtimeStatus: string;

@@ -3,19 +3,11 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { readBlob } from '../../functions/platform/blobs';
+import { RUNTIME_STATUSES, type RuntimeStatus } from '../../functions/platform/durable';
 import type { StorageClients } from '../../functions/platform/storage';
 import type { HistoryEvent } from './history';
 
-export const RUNTIME_STATUSES = [
-  'Pending',
-  'Running',
-  'Suspended',
-  'Completed',
-  'ContinuedAsNew',
-  'Failed',
-  'Terminated',
-] as const;
-export type RuntimeStatus = (typeof RUNTIME_STATUSES)[number];
+export { RUNTIME_STATUSES, type RuntimeStatus };
 export const TERMINAL_STATUSES: ReadonlySet<RuntimeStatus> = new Set(['Completed', 'Failed', 'Terminated']);
 
 /** What a listing shows of an instance: what its row in the instances table holds. */

@@ -111,6 +111,25 @@ async function healthTick(): Promise<Json> {
   return latest.json.report as Json;
 }
 
+/** Posts a multipart form to a route with the function key. */
+async function postForm(route: string, form: FormData) {
+  const request = new Request('http://x/', { method: 'POST', body: form });
+  const response = await host.http({
+    method: 'POST',
+    path: route,
+    headers: {
+      'x-functions-key': host.functionKey,
+      'content-type': request.headers.get('content-type') ?? '',
+    },
+    body: Buffer.from(await request.arrayBuffer()),
+  });
+  return {
+    status: response.status,
+    text: response.body.toString(),
+    json: JSON.parse(response.body.toString()) as Json,
+  };
+}
+
 const alertsSent = () => sink.messages.filter((m) => m.envelope.to.includes('astreinte@ecole.example'));
 
 describe('ops workflows and runs API', () => {
@@ -316,18 +335,9 @@ describe('ops workflows and runs API', () => {
     const form = new FormData();
     form.append('consultants', new Blob([consultantsCsv]), 'consultants.csv');
     form.append('jobs', new Blob([jobsCsv]), 'jobs.csv');
-    const request = new Request('http://x/', { method: 'POST', body: form });
-    const created = await host.http({
-      method: 'POST',
-      path: '/api/dossiers/batches',
-      headers: {
-        'x-functions-key': host.functionKey,
-        'content-type': request.headers.get('content-type') ?? '',
-      },
-      body: Buffer.from(await request.arrayBuffer()),
-    });
-    expect(created.status, created.body.toString()).toBe(202);
-    const { instanceId } = JSON.parse(created.body.toString()) as { instanceId: string };
+    const created = await postForm('/api/dossiers/batches', form);
+    expect(created.status, created.text).toBe(202);
+    const instanceId = String(created.json.instanceId);
     // Stopped while its lanes generate.
     let stage = '';
     for (let i = 0; i < 300 && stage !== 'generating'; i++) {
@@ -384,18 +394,9 @@ describe('ops workflows and runs API', () => {
     form.append('file', new Blob([docx]), 'conseil.docx');
     form.append('file', new Blob([readFileSync(path.join(fixtures, 'notes-cp1252.txt'))]), 'notes.txt');
     form.append('file', new Blob([readFileSync(path.join(fixtures, 'encrypted.pdf'))]), 'secret.pdf');
-    const request = new Request('http://x/', { method: 'POST', body: form });
-    const uploaded = await host.http({
-      method: 'POST',
-      path: '/api/ops/documents?batchId=conseil-mai',
-      headers: {
-        'x-functions-key': host.functionKey,
-        'content-type': request.headers.get('content-type') ?? '',
-      },
-      body: Buffer.from(await request.arrayBuffer()),
-    });
-    expect(uploaded.status, uploaded.body.toString()).toBe(202);
-    const { id } = JSON.parse(uploaded.body.toString()) as { id: string };
+    const uploaded = await postForm('/api/ops/documents?batchId=conseil-mai', form);
+    expect(uploaded.status, uploaded.text).toBe(202);
+    const id = String(uploaded.json.id);
     const run = await finished(id);
     const output = run.output as { files: Json[]; done: number; failed: number };
     expect(output).toMatchObject({ done: 3, failed: 1 });
