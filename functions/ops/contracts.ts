@@ -136,6 +136,11 @@ export const OPS_DURABLE = {
     z.object({ runId: z.string(), test: z.enum(SMOKE_TESTS) }),
     smokeResultSchema,
   ),
+  documentsLane: durableContract(
+    'opsDocumentsLane',
+    z.object({ runId: z.string(), batchId: z.string(), names: z.array(z.string()) }),
+    z.array(documentOutcomeSchema),
+  ),
   listDocuments: durableContract(
     'opsListDocuments',
     z.object({ runId: z.string(), batchId: z.string() }),

@@ -13,6 +13,7 @@ import type { StorageClients } from '../platform/storage';
 import { CONTAINERS, TABLES } from '../platform/storageNames';
 import { aiProbes } from './aiProbes';
 import {
+  OPS_DURABLE,
   WORKFLOW_CONTRACTS,
   documentsReportSchema,
   type DocumentOutcome,
@@ -42,6 +43,7 @@ import { backupTables } from './maintenance/backup';
 import { sweepAiCache, sweepContainers } from './maintenance/sweep';
 import { opsMetrics, type Headlines } from './metrics';
 import {
+  documentsLaneOrchestrator,
   documentsOrchestrator,
   healthOrchestrator,
   maintenanceOrchestrator,
@@ -91,11 +93,19 @@ export interface OpsPorts {
   headlines: (range: { from: Date; to: Date; runs: readonly RunSummary[] }) => Promise<Headlines>;
 }
 
-const OPS_KINDS: RunKind[] = (Object.keys(WORKFLOW_CONTRACTS) as WorkflowName[]).map((name) => ({
-  kind: name,
-  orchestration: WORKFLOW_CONTRACTS[name].name,
-  prefix: workflowPrefix(name),
-}));
+const OPS_KINDS: RunKind[] = [
+  ...(Object.keys(WORKFLOW_CONTRACTS) as WorkflowName[]).map((name) => ({
+    kind: name,
+    orchestration: WORKFLOW_CONTRACTS[name].name,
+    prefix: workflowPrefix(name),
+  })),
+  // A documents run's lanes, `<run id>:round-<n>-lane-<n>`.
+  {
+    kind: 'documents-lane',
+    orchestration: OPS_DURABLE.documentsLane.name,
+    prefix: workflowPrefix('documents'),
+  },
+];
 
 /** Most files one `POST /api/ops/documents` takes. */
 export const MAX_UPLOAD_FILES = 50;
@@ -287,6 +297,8 @@ export function createOps(deps: OpsDependencies) {
     const id = documentsInstanceId(String(parameters.batchId));
     const input = { parameters: { batchId }, trigger } as RunInput<'documents'>;
     const statusUrl = `/api/ops/runs/${encodeURIComponent(id)}`;
+    // Already summarised from these very bytes (a blob event arriving after its run ended): nothing to do.
+    if (await reportCovers(batchId, names)) return { id, statusUrl, started: false };
     for (let attempt = 0; attempt < 5; attempt++) {
       if ((await startRun(orchestrations, 'documents', input, id)).outcome === 'started') {
         return { id, statusUrl, started: true };
@@ -419,6 +431,7 @@ export function createOps(deps: OpsDependencies) {
       smoke: smokeOrchestrator,
       documents: (context: Parameters<typeof documentsOrchestrator>[0], input: RunInput<'documents'>) =>
         documentsOrchestrator(context, input, deps.ops.documentsConcurrency),
+      documentsLane: documentsLaneOrchestrator,
     },
 
     activities: {

@@ -60,6 +60,24 @@ export function* smokeOrchestrator(context: OrchestrationContext, input: RunInpu
   return { passed: count('pass'), failed: count('fail'), skipped: count('skipped'), results };
 }
 
+/** One lane of a documents run: its files extracted and summarised one after the other. */
+export function* documentsLaneOrchestrator(
+  context: OrchestrationContext,
+  input: { runId: string; batchId: string; names: string[] },
+) {
+  const outcomes: DocumentOutcome[] = [];
+  for (const name of input.names) {
+    outcomes.push(
+      yield* callActivity(context, OPS_DURABLE.processDocument, {
+        runId: input.runId,
+        batchId: input.batchId,
+        name,
+      }),
+    );
+  }
+  return outcomes;
+}
+
 /**
  * Lists the batch's files (those already summarised from the same bytes are kept), then extracts and
  * summarises the others with at most `concurrency` in flight. A file that fails is reported as failed;
@@ -78,24 +96,24 @@ export function* documentsOrchestrator(
     for (const kept of listed.unchanged) if (!outcomes.has(kept.name)) outcomes.set(kept.name, kept);
     const todo = listed.todo.filter((file) => !outcomes.has(file.name) || round === 0);
     if (todo.length === 0) break;
-    // Windows of `concurrency` files: the local host's engine cannot replay a Task.any over tasks already
-    // yielded, which a sliding window needs; a window waits for its slowest file.
-    for (let start = 0; start < todo.length; start += concurrency) {
-      context.df.setCustomStatus({
-        step: 'summarising',
-        done: outcomes.size,
-        total: outcomes.size + todo.length - start,
-      });
-      const window = todo.slice(start, start + concurrency);
-      const results = (yield context.df.Task.all(
-        window.map((file) =>
-          context.df.callActivity(OPS_DURABLE.processDocument.name, { runId, batchId, name: file.name }),
+    // `concurrency` lanes, each reading its files one after the other: a lane starts its next file as soon
+    // as one ends. (A sliding window over Task.any would schedule the tasks again: durable-js#574.)
+    const lanes = Array.from({ length: Math.min(concurrency, todo.length) }, (_, lane) =>
+      todo.filter((_file, index) => index % concurrency === lane).map((file) => file.name),
+    );
+    context.df.setCustomStatus({ step: 'summarising', files: todo.length, lanes: lanes.length });
+    const results = (yield context.df.Task.all(
+      lanes.map((names, lane) =>
+        context.df.callSubOrchestrator(
+          OPS_DURABLE.documentsLane.name,
+          { runId, batchId, names },
+          `${runId}:round-${round}-lane-${lane}`,
         ),
-      )) as unknown[];
-      for (const result of results) {
-        const outcome = OPS_DURABLE.processDocument.output.parse(result);
+      ),
+    )) as unknown[];
+    for (const result of results) {
+      for (const outcome of OPS_DURABLE.documentsLane.output.parse(result))
         outcomes.set(outcome.name, outcome);
-      }
     }
   }
   const files = [...outcomes.values()].sort((a, b) => a.name.localeCompare(b.name));

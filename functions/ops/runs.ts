@@ -137,6 +137,7 @@ const SLOW_COUNT_MS = 200;
 export function createRuns(deps: RunsDependencies) {
   const byOrchestration = new Map(deps.kinds.map((k) => [k.orchestration.toLowerCase(), k]));
   const countsCache = new Map<string, { at: number; counts: Record<string, number> }>();
+  const refreshing = new Map<string, Promise<unknown>>();
   const ttl = deps.countsTtlMs ?? 15_000;
 
   const kindOf = (name: string) => byOrchestration.get(name.toLowerCase())?.kind ?? name;
@@ -215,22 +216,47 @@ export function createRuns(deps: RunsDependencies) {
     } while (continuation);
   }
 
-  async function counts(durable: DurableHttp, filter: RunsFilter) {
-    const { status: _ignored, ...rest } = filter;
-    const key = JSON.stringify(rest);
-    const now = deps.clock().getTime();
-    const cached = countsCache.get(key);
-    if (cached && now - cached.at < ttl) return cached;
+  /** Counts every run of the filter by status (one read of the whole set). */
+  async function count(durable: DurableHttp, filter: RunsFilter, key: string) {
+    const at = deps.clock().getTime();
     const started = performance.now();
     const counted: Record<string, number> = {};
-    for await (const instance of each(durable, rest)) {
+    for await (const instance of each(durable, filter)) {
       counted[instance.runtimeStatus] = (counted[instance.runtimeStatus] ?? 0) + 1;
     }
-    const entry = { at: now, counts: counted };
-    // Only counts that were slow to make are reused: a small task hub is always counted afresh.
-    if (performance.now() - started >= SLOW_COUNT_MS) countsCache.set(key, entry);
-    if (countsCache.size > 200) countsCache.delete(countsCache.keys().next().value ?? '');
+    const entry = { at, counts: counted };
+    // Only counts that were slow to make are kept: a small task hub is always counted afresh.
+    if (performance.now() - started >= SLOW_COUNT_MS) {
+      countsCache.set(key, entry);
+      if (countsCache.size > 200) countsCache.delete(countsCache.keys().next().value ?? '');
+    }
     return entry;
+  }
+
+  /**
+   * Per-status counts of a filter (its status, page and size aside). Counts kept for a large task hub are
+   * answered at once; once older than the TTL they are still answered while a fresh count runs in the
+   * background, so only the first look at a filter waits for a count.
+   */
+  async function counts(durable: DurableHttp, filter: RunsFilter) {
+    const rest = {
+      workflow: filter.workflow,
+      prefix: filter.prefix,
+      from: filter.from,
+      to: filter.to,
+    };
+    const key = JSON.stringify(rest);
+    const cached = countsCache.get(key);
+    if (cached) {
+      if (deps.clock().getTime() - cached.at >= ttl && !refreshing.has(key)) {
+        const refresh = count(durable, rest, key)
+          .catch(() => countsCache.delete(key))
+          .finally(() => refreshing.delete(key));
+        refreshing.set(key, refresh);
+      }
+      return cached;
+    }
+    return count(durable, rest, key);
   }
 
   async function requireRun(durable: DurableHttp, id: string): Promise<InstanceStatus> {

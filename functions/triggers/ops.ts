@@ -67,6 +67,9 @@ export function registerOps(root: AppRoot): void {
   registerOrchestration(OPS_DURABLE.documents, (context, input) =>
     ops().orchestrators.documents(context, input),
   );
+  registerOrchestration(OPS_DURABLE.documentsLane, (context, input) =>
+    ops().orchestrators.documentsLane(context, input),
+  );
   registerClientActivity(OPS_DURABLE.checkHealth, (input, target) =>
     ops().activities.checkHealth(input.runId, durableHttp(target)),
   );

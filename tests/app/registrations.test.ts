@@ -253,6 +253,7 @@ const EXPECTED = [
   orchestration('opsMaintenance'),
   orchestration('opsSmoke'),
   orchestration('opsDocuments'),
+  orchestration('opsDocumentsLane'),
   clientActivity('opsCheckHealth'),
   activity('opsRecordHealth'),
   activity('opsSendAlert'),
