@@ -3,13 +3,16 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AI_PROVIDERS } from '../functions/ai/settings';
 import { createStandaloneDossiers } from '../functions/app/standalone';
+import { describeProblem } from '../functions/dossiers';
 import { runCommand, UsageError } from './command';
 
 const USAGE = `Usage: npm run dossiers -- --consultants <csv> --jobs <csv> --out <dir>
   [--provider offline|azure-openai|openai|anthropic] [--top K] [--min-score S]
-  [--concurrency N] [--lang fr|en] [--regenerate-ungrounded]
+  [--concurrency N] [--lang fr|en] [--regenerate-ungrounded] [--template <file.docx>]
+--template fills the firm's Word template (docxtemplater tags) instead of the built-in layout; it is
+checked before anything is generated.
 Provider settings come from the environment (AI_PROVIDER, AZURE_OPENAI_ENDPOINT, OPENAI_BASE_URL, ...).
-Exit code: 0 every selected pair generated or skipped, 2 some failed, 1 unusable input.`;
+Exit code: 0 every selected pair generated or skipped, 2 some failed, 1 unusable input or template.`;
 
 function integer(value: string | undefined, flag: string, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -32,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
       concurrency: { type: 'string' },
       lang: { type: 'string' },
       'regenerate-ungrounded': { type: 'boolean' },
+      template: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -52,6 +56,20 @@ async function main(argv: string[]): Promise<number> {
     ...(values.provider ? { AI_PROVIDER: values.provider } : {}),
   });
   const [consultants, jobs] = await Promise.all([readInput(values.consultants), readInput(values.jobs)]);
+  const template = values.template
+    ? { name: path.basename(values.template), bytes: await readInput(values.template) }
+    : undefined;
+  if (template) {
+    // Before any AI call: a broken template would fail every pair.
+    const { problems } = dossiers.checkTemplate(template.bytes);
+    if (problems.length > 0) {
+      process.stderr.write(
+        `${values.template}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the template:\n` +
+          problems.map((problem) => `  ${describeProblem(problem)}\n`).join(''),
+      );
+      return 1;
+    }
+  }
   const progress = progressBar();
   const report = await dossiers.runBatchInFolder({
     consultants: { name: path.basename(values.consultants), bytes: consultants },
@@ -63,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
       language: values.lang as 'fr' | 'en' | undefined,
       regenerateUngrounded: values['regenerate-ungrounded'],
     },
+    template,
     concurrency: integer(values.concurrency, 'concurrency', 1),
     onProgress: progress.update,
   });

@@ -1,18 +1,24 @@
 import { createHash } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { Orchestrations } from '../platform/durable';
+import { InvalidInputError } from '../platform/errors';
 import type { BatchWorkStore } from './batchStore';
 import { DOSSIER_DURABLE, DOSSIER_RUN_PREFIX, type BatchRunInput } from './contracts';
 import type { PlanOptions } from './plan';
+import type { TemplateRef, TemplateStore } from './templateStore';
 
 // The names a batch's two files may have in the inbox (any case): short, or as the seed exported them.
 const CONSULTANT_FILES = ['consultants.csv', 'base consultants.csv'];
 const JOB_FILES = ['jobs.csv', 'fiches de poste client.csv'];
 
-export type StartResult = { started: boolean; instanceId: string } | { started: false; waitingFor: string };
+export type StartResult =
+  | { started: boolean; instanceId: string }
+  | { started: false; waitingFor: string }
+  | { started: false; refused: string };
 
 export interface StartDependencies {
   work: BatchWorkStore;
+  templates: TemplateStore;
   orchestrations: Orchestrations;
   clock: () => Date;
 }
@@ -38,6 +44,7 @@ export async function startFromInbox(
   inbox: ContainerClient,
   batchId: string,
   options: PlanOptions,
+  defaultTemplate: string | undefined,
   concurrency: number,
   deps: StartDependencies,
 ): Promise<StartResult> {
@@ -51,6 +58,14 @@ export async function startFromInbox(
   const jobs = find(JOB_FILES);
   if (!consultants) return { started: false, waitingFor: 'consultants.csv' };
   if (!jobs) return { started: false, waitingFor: 'jobs.csv' };
+  let template: TemplateRef | undefined;
+  try {
+    template = await batchTemplate(batchId, defaultTemplate, 'DOSSIERS_TEMPLATE', deps);
+  } catch (error) {
+    // Nobody waits on a blob trigger for a 400: the refusal is logged, and nothing is generated.
+    if (error instanceof InvalidInputError) return { started: false, refused: error.message };
+    throw error;
+  }
   const contents = await Promise.all(
     [consultants, jobs].map((name) => inbox.getBlockBlobClient(name).downloadToBuffer()),
   );
@@ -59,11 +74,28 @@ export async function startFromInbox(
       batchId,
       source: { container: inbox.containerName, consultants, jobs },
       contents,
-      options,
+      options: { ...options, ...(template ? { template } : {}) },
       concurrency,
     },
     deps,
   );
+}
+
+/**
+ * The template a batch fills, checked, with a copy kept beside the run's working state (runs read that
+ * copy, so replacing the stored template mid-run changes none of their dossiers); undefined for the
+ * built-in layout. A missing or broken template is an `InvalidInputError` naming `field`.
+ */
+export async function batchTemplate(
+  batchId: string,
+  name: string | undefined,
+  field: string,
+  deps: Pick<StartDependencies, 'work' | 'templates'>,
+): Promise<TemplateRef | undefined> {
+  if (!name) return undefined;
+  const { ref, bytes } = await deps.templates.load(name, field);
+  await deps.work.saveTemplate(batchId, bytes);
+  return ref;
 }
 
 export interface BatchStartRequest {

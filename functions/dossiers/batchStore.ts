@@ -1,25 +1,30 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
-import { ensureContainer, readJsonBlob, writeJsonBlob } from '../platform/blobs';
+import { ensureContainer, readBlob, readJsonBlob, writeJsonBlob } from '../platform/blobs';
 import { Semaphore } from '../platform/semaphore';
 import { positionedOutcomeSchema, type PositionedOutcome } from './contracts';
 import { batchPlanSchema, type BatchPlan } from './plan';
 import type { PairOutcome } from './report';
+import { sha256Of } from './templateStore';
 
 const latestRunSchema = z.object({ instanceId: z.string(), startedAt: z.string() });
 export type LatestRun = z.infer<typeof latestRunSchema>;
 const segmentSchema = z.array(positionedOutcomeSchema);
 
 const PLAN_CACHE_SIZE = 4;
+const TEMPLATE_CACHE_SIZE = 4;
 
 /**
  * A run's working state in blobs, so orchestrations carry ids only: the plan (`{batchId}/{runId}/plan.json`),
  * the outcomes of each lane segment (`…/outcomes/{lane segment}.json`, a fixed name so a repeated write
- * overwrites rather than duplicates), and the batch's latest run (`{batchId}/latest-run.json`).
+ * overwrites rather than duplicates), the batch's latest run (`{batchId}/latest-run.json`), and a copy of
+ * each template it was started with (`{batchId}/templates/{sha256}.docx`), so replacing a stored template
+ * while a run goes on changes none of its dossiers.
  */
 export class BatchWorkStore {
-  // Every pair of a run reads the same plan: keep the last few parsed in memory.
+  // Every pair of a run reads the same plan and template: keep the last few in memory.
   private readonly plans = new Map<string, Promise<BatchPlan>>();
+  private readonly templates = new Map<string, Promise<Uint8Array>>();
 
   constructor(private readonly container: ContainerClient) {}
 
@@ -68,6 +73,33 @@ export class BatchWorkStore {
       if (index !== undefined) outcomes.set(index, { ...outcome, index });
     }
     return outcomes;
+  }
+
+  async saveTemplate(batchId: string, bytes: Uint8Array): Promise<void> {
+    await ensureContainer(this.container);
+    await this.container.getBlockBlobClient(this.templateName(batchId, sha256Of(bytes))).uploadData(bytes);
+  }
+
+  /** The copy of a template a run was started with, by its SHA-256 (checked: the hash keys the outputs). */
+  loadTemplate(batchId: string, sha256: string): Promise<Uint8Array> {
+    const key = this.templateName(batchId, sha256);
+    let template = this.templates.get(key);
+    if (!template) {
+      template = readBlob(this.container, key).then((bytes) => {
+        if (!bytes || sha256Of(bytes) !== sha256)
+          throw new Error(`${this.container.containerName}/${key} is missing or does not match its hash.`);
+        return bytes;
+      });
+      template.catch(() => this.templates.delete(key));
+      this.templates.set(key, template);
+      if (this.templates.size > TEMPLATE_CACHE_SIZE)
+        this.templates.delete(this.templates.keys().next().value as string);
+    }
+    return template;
+  }
+
+  private templateName(batchId: string, sha256: string): string {
+    return `${batchId}/templates/${sha256}.docx`;
   }
 
   async setLatestRun(batchId: string, run: LatestRun): Promise<void> {

@@ -4,9 +4,10 @@ import { z } from 'zod';
 import { ensureContainer } from '../platform/blobs';
 import { InvalidInputError } from '../platform/errors';
 import { readForm } from '../platform/input';
-import { BATCH_ID_RULE, isBatchId, startBatch, type StartDependencies } from './batchStart';
+import { BATCH_ID_RULE, batchTemplate, isBatchId, startBatch, type StartDependencies } from './batchStart';
 import { parseConsultants, parseJobs } from './csvInput';
 import type { PlanOptions } from './plan';
+import { isTemplateName, TEMPLATE_NAME_RULE } from './types';
 
 /** Options a caller may set for one batch; unset ones come from the DOSSIERS_* settings. */
 const optionsSchema = z
@@ -15,8 +16,11 @@ const optionsSchema = z
     minScore: z.number().int().min(0).max(100).optional(),
     language: z.enum(['fr', 'en']).optional(),
     regenerateUngrounded: z.boolean().optional(),
+    /** A template stored in `dossiers-templates`, by name; `DOSSIERS_TEMPLATE` when unset. */
+    template: z.string().refine(isTemplateName, TEMPLATE_NAME_RULE).optional(),
   })
   .strict();
+export type UploadOptions = z.infer<typeof optionsSchema>;
 
 const jsonBody = z
   .object({
@@ -31,7 +35,7 @@ export interface BatchUpload {
   batchId: string | undefined;
   consultants: Buffer;
   jobs: Buffer;
-  options: Partial<PlanOptions>;
+  options: UploadOptions;
 }
 
 /**
@@ -71,7 +75,7 @@ async function parseMultipart(body: Buffer, contentType: string): Promise<BatchU
     throw new InvalidInputError('batchId', BATCH_ID_RULE);
   }
   const optionsText = form.get('options');
-  let options: Partial<PlanOptions> = {};
+  let options: UploadOptions = {};
   if (typeof optionsText === 'string' && optionsText.trim()) {
     let raw: unknown;
     try {
@@ -104,13 +108,15 @@ export interface CreatedBatch {
 }
 
 /**
- * A batch sent over HTTP: both files are checked now (a missing column is refused naming it, rather than
- * failing the run later), kept in the uploads container (which no trigger watches), and the run starts.
+ * A batch sent over HTTP: both files and the template are checked now (a missing column, a missing or
+ * broken template is refused naming it, rather than failing the run later), the files are kept in the
+ * uploads container (which no trigger watches), and the run starts.
  */
 export async function createBatchFromUpload(
   upload: BatchUpload,
   uploads: ContainerClient,
   defaults: PlanOptions,
+  defaultTemplate: string | undefined,
   concurrency: number,
   deps: StartDependencies,
 ): Promise<CreatedBatch> {
@@ -118,6 +124,13 @@ export async function createBatchFromUpload(
   parseJobs(upload.jobs, 'jobs.csv');
   const batchId =
     upload.batchId ?? `batch-${deps.clock().toISOString().slice(0, 10)}-${randomBytes(4).toString('hex')}`;
+  const { template: templateName, ...options } = upload.options;
+  const template = await batchTemplate(
+    batchId,
+    templateName ?? defaultTemplate,
+    templateName ? 'options.template' : 'DOSSIERS_TEMPLATE',
+    deps,
+  );
   await ensureContainer(uploads);
   const source = {
     container: uploads.containerName,
@@ -131,7 +144,7 @@ export async function createBatchFromUpload(
       batchId,
       source,
       contents: [upload.consultants, upload.jobs],
-      options: { ...defaults, ...upload.options },
+      options: { ...defaults, ...options, ...(template ? { template } : {}) },
       concurrency,
     },
     deps,

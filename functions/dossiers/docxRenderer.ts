@@ -3,8 +3,22 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { renderDossierDocx, type DossierDocxInput } from './dossierDocx';
+import { renderTemplate, templateData } from './docxTemplate';
 
-export type DocxRenderer = (input: DossierDocxInput) => Promise<Buffer>;
+export interface DossierRenderInput extends DossierDocxInput {
+  /** When the dossier was written (ISO 8601): a template may show the date. */
+  generatedAt: string;
+  /** A firm's checked template (`validateTemplate`); the built-in layout without one. */
+  template?: Uint8Array;
+}
+
+export type DocxRenderer = (input: DossierRenderInput) => Promise<Buffer>;
+
+/** One dossier's DOCX: the firm's template filled with its data, or the built-in layout. */
+export async function renderDossier(input: DossierRenderInput): Promise<Buffer> {
+  if (!input.template) return renderDossierDocx(input);
+  return renderTemplate(input.template, templateData(input, new Date(input.generatedAt)));
+}
 
 export interface DocxRendererOptions {
   /** Worker threads; default one per spare core, at most 4. Below 1, renders run in-process. */
@@ -26,7 +40,7 @@ interface PoolWorker {
 }
 
 /**
- * Renders dossiers to DOCX on worker threads: building a DOCX costs a few milliseconds of CPU that
+ * Renders dossiers to DOCX on worker threads: building or filling a DOCX costs milliseconds of CPU that
  * would otherwise hold up the event loop serving every other activity. On one core, or when running
  * from TypeScript sources (tests), it renders in-process.
  *
@@ -37,7 +51,7 @@ interface PoolWorker {
 export function createDocxRenderer(options: DocxRendererOptions = {}): DocxRenderer {
   const size = options.workers ?? Math.min(4, availableParallelism() - 1);
   const script = options.script ?? path.join(__dirname, 'docxWorker.js');
-  if (size < 1 || !existsSync(script)) return renderDossierDocx;
+  if (size < 1 || !existsSync(script)) return renderDossier;
   // Started on first use, slot by slot: an instance that never renders a dossier never pays for them.
   const slots: (PoolWorker | undefined)[] = Array.from({ length: size }, () => undefined);
   let inFlight = 0;

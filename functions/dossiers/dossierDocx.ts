@@ -12,12 +12,12 @@ import {
   type FileChild,
   type IStylesOptions,
 } from 'docx';
-import { DOSSIER_HEADINGS } from './offlineDossier';
+import { DOSSIER_HEADINGS, EMPTY_LISTS, keySkillLine, paragraphsOf, type DossierSections } from './sections';
 import type { Consultant, DossierLanguage, JobPosting, PairMatch } from './types';
 
+/** What a dossier's DOCX is rendered from, built-in layout or template: the sections and the records. */
 export interface DossierDocxInput {
-  /** The dossier as written by the model or the offline generator. */
-  markdown: string;
+  sections: DossierSections;
   consultant: Consultant;
   job: JobPosting;
   match: PairMatch;
@@ -55,117 +55,78 @@ const TABLE_WORDING = {
   },
 } as const;
 
-type TableWording = (typeof TABLE_WORDING)[DossierLanguage];
-
-type MarkdownBlock =
-  | { kind: 'heading'; level: number; text: string }
-  | { kind: 'bullet'; level: number; text: string }
-  | { kind: 'paragraph'; text: string };
-
-const HEADING_STYLES = [HeadingLevel.HEADING_1, HeadingLevel.HEADING_2, HeadingLevel.HEADING_3] as const;
-
 /**
- * The dossier as a Word document: its Markdown in Word's built-in heading and list styles (so the
- * navigation pane shows the outline), with a table of the job's skills and the score at the end of the
- * fit-for-the-role section.
+ * The dossier as a Word document in the built-in layout: the title and the section headings in Word's
+ * heading styles (so the navigation pane shows the outline), a paragraph per line of a text section, a
+ * bullet per list item, and a table of the job's skills and the score at the end of the fit section.
  */
 export async function renderDossierDocx(input: DossierDocxInput): Promise<Buffer> {
-  const blocks = parseMarkdown(input.markdown);
-  const paragraphs = blocks.map(toParagraph);
-  const tableAt = skillsTablePosition(blocks, input.language);
+  const { sections, language } = input;
+  const headings = DOSSIER_HEADINGS[language];
+  const empty = EMPTY_LISTS[language];
   const body: FileChild[] = [
-    ...paragraphs.slice(0, tableAt),
-    ...skillsTable(input.match, TABLE_WORDING[input.language]),
-    ...paragraphs.slice(tableAt),
+    heading(HeadingLevel.HEADING_1, sections.title),
+    heading(HeadingLevel.HEADING_2, headings.profile),
+    ...textParagraphs(sections.profile),
+    heading(HeadingLevel.HEADING_2, headings.fit),
+    ...textParagraphs(sections.fit),
+    ...skillsTable(input.match, language),
+    heading(HeadingLevel.HEADING_2, headings.keySkills),
+    ...bullets(sections.keySkills.map(keySkillLine), empty.keySkills),
+    heading(HeadingLevel.HEADING_2, headings.experiences),
+    ...bullets(sections.experiences, empty.experiences),
+    heading(HeadingLevel.HEADING_2, headings.education),
+    ...textParagraphs(sections.education),
+    heading(HeadingLevel.HEADING_2, headings.pointsOfAttention),
+    ...bullets(sections.pointsOfAttention, empty.pointsOfAttention),
+    heading(HeadingLevel.HEADING_2, headings.availability),
+    ...textParagraphs(sections.availability),
   ];
   const document = new Document({
-    title: `${DOSSIER_HEADINGS[input.language].title} — ${input.consultant.fullName}`,
+    title: sections.title,
     subject: input.job.client ? `${input.job.title} — ${input.job.client}` : input.job.title,
     creator: CREATOR,
-    styles: documentStyles(TABLE_WORDING[input.language].locale),
+    styles: documentStyles(TABLE_WORDING[language].locale),
     sections: [{ children: body }],
   });
   return Packer.toBuffer(document);
 }
 
-/**
- * The block structure of the Markdown dossiers use: ATX headings, `-`/`*` list items (two spaces of
- * indent a level), and paragraphs of lines that blank lines separate. A line that follows a list item
- * with no blank line continues it, as in Markdown.
- */
-function parseMarkdown(markdown: string): MarkdownBlock[] {
-  const blocks: MarkdownBlock[] = [];
-  let open: MarkdownBlock | undefined;
-  for (const line of markdown.split(/\r?\n/)) {
-    const block = parseLine(line);
-    if (block === undefined) {
-      open = undefined;
-    } else if (block.kind === 'paragraph' && open !== undefined && open.kind !== 'heading') {
-      open.text = `${open.text} ${block.text}`;
-    } else {
-      blocks.push(block);
-      open = block;
-    }
-  }
-  return blocks;
+function heading(level: (typeof HeadingLevel)['HEADING_1' | 'HEADING_2'], text: string): Paragraph {
+  return new Paragraph({ heading: level, children: [new TextRun(text)] });
 }
 
-function parseLine(line: string): MarkdownBlock | undefined {
-  if (line.trim() === '') return undefined;
-  const heading = /^(#{1,6})\s+(.*?)(?:\s+#+)?\s*$/.exec(line);
-  if (heading?.[1] && heading[2] !== undefined) {
-    return { kind: 'heading', level: heading[1].length, text: heading[2] };
-  }
-  const item = /^(\s*)[-*]\s+(.*)$/.exec(line);
-  if (item?.[1] !== undefined && item[2] !== undefined) {
-    return { kind: 'bullet', level: Math.min(Math.floor(item[1].length / 2), 8), text: item[2].trim() };
-  }
-  return { kind: 'paragraph', text: line.trim() };
+function textParagraphs(text: string): Paragraph[] {
+  return paragraphsOf(text).map((line) => new Paragraph({ children: [new TextRun(line)] }));
 }
 
-function toParagraph(block: MarkdownBlock): Paragraph {
-  const children = inlineRuns(block.text);
-  switch (block.kind) {
-    case 'heading':
-      // A dossier has three levels; a deeper heading stays in the outline at the third, not in body text.
-      return new Paragraph({ heading: HEADING_STYLES[Math.min(block.level, 3) - 1], children });
-    case 'bullet':
-      return new Paragraph({ bullet: { level: block.level }, children });
-    case 'paragraph':
-      return new Paragraph({ children });
-  }
+/** A bullet per item; an empty list says so in a paragraph rather than leaving its heading bare. */
+function bullets(items: readonly string[], none: string): Paragraph[] {
+  if (items.length === 0) return [new Paragraph({ children: [new TextRun(none)] })];
+  return items.map((item) => new Paragraph({ bullet: { level: 0 }, children: [new TextRun(item)] }));
 }
 
-/** `**bold**` becomes bold runs; any other inline Markdown is kept as the text it is. */
-function inlineRuns(text: string): TextRun[] {
-  return text
-    .split(/\*\*(.+?)\*\*/)
-    .map((part, index) => ({ part, bold: index % 2 === 1 }))
-    .filter(({ part }) => part !== '')
-    .map(({ part, bold }) => new TextRun({ text: part, bold }));
+/** A row of the skills overview: a job skill, whether the job requires it, and whether it is covered. */
+export interface SkillRow {
+  name: string;
+  required: string;
+  status: string;
 }
 
-/** Just before the heading that follows the fit-for-the-role section, or at the end without one. */
-function skillsTablePosition(blocks: readonly MarkdownBlock[], language: DossierLanguage): number {
-  const fitTitle = normalise(DOSSIER_HEADINGS[language].fit);
-  const fit = blocks.findIndex((block) => block.kind === 'heading' && normalise(block.text) === fitTitle);
-  if (fit === -1) return blocks.length;
-  const next = blocks.findIndex(
-    (block, index) => index > fit && block.kind === 'heading' && block.level <= 2,
-  );
-  return next === -1 ? blocks.length : next;
-}
-
-function normalise(text: string): string {
-  return text.replace(/\s+/g, ' ').trim().toLowerCase();
-}
-
-function skillsTable(match: PairMatch, words: TableWording): FileChild[] {
-  const rows = [
-    ...match.coveredSkills.map((skill) => [skill, words.yes, words.covered]),
-    ...match.missingSkills.map((skill) => [skill, words.yes, words.missing]),
-    ...match.niceToHaveCovered.map((skill) => [skill, words.no, words.niceToHave]),
+/** The job's skills as the overview lists them: covered required, missing required, covered nice-to-have. */
+export function skillRows(match: PairMatch, language: DossierLanguage): SkillRow[] {
+  const words = TABLE_WORDING[language];
+  const row = (name: string, required: string, status: string): SkillRow => ({ name, required, status });
+  return [
+    ...match.coveredSkills.map((skill) => row(skill, words.yes, words.covered)),
+    ...match.missingSkills.map((skill) => row(skill, words.yes, words.missing)),
+    ...match.niceToHaveCovered.map((skill) => row(skill, words.no, words.niceToHave)),
   ];
+}
+
+function skillsTable(match: PairMatch, language: DossierLanguage): FileChild[] {
+  const words = TABLE_WORDING[language];
+  const rows = skillRows(match, language).map((row) => [row.name, row.required, row.status]);
   const table = new Table({
     width: { size: 100, type: WidthType.PERCENTAGE },
     columnWidths: COLUMN_SHARES.map((share) => Math.round(share * A4_TEXT_WIDTH)),

@@ -4,21 +4,27 @@ import { findUnsupportedSkills, strictGroundingInstructions } from './grounding'
 import type { DossierOutputStore } from './outputs';
 import { consultantOf, jobOf, type BatchPlan, type PlannedPair } from './plan';
 import { addUsage, NO_USAGE, type PairOutcome } from './report';
+import { DOSSIER_TASK, dossierMarkdown, parseDossierAnswer } from './sections';
+import type { TemplateRef } from './templateStore';
 import type { DossierPromptInput } from './types';
 
-export const DOSSIER_TASK = 'dossier';
+export { DOSSIER_TASK } from './sections';
 
 export interface PairDependencies {
   ai: AiClient;
   outputs: DossierOutputStore;
   renderDocx: DocxRenderer;
+  /** The bytes of the template a batch was planned with. */
+  templateBytes: (batchId: string, template: TemplateRef) => Promise<Uint8Array>;
+  now: () => Date;
 }
 
 /**
  * Writes one pair's dossier, or reuses it: a dossier the plan found already written from the same inputs
- * is skipped without an AI call. A dossier that names skills the
- * consultant's record lacks is regenerated once with a stricter prompt when the batch asks for it.
- * Failures are thrown, for the caller's retry policy.
+ * (records, options, prompt and template) is skipped without an AI call. The model answers the sections
+ * as JSON; the Markdown and the DOCX (the firm's template, or the built-in layout) are both made from
+ * them. A dossier that names skills the consultant's record lacks is regenerated once with a stricter
+ * prompt when the batch asks for it. Failures are thrown, for the caller's retry policy.
  */
 export async function generatePair(
   plan: BatchPlan,
@@ -37,6 +43,8 @@ export async function generatePair(
   }
   const consultant = consultantOf(plan, pair);
   const job = jobOf(plan, pair);
+  // Before the AI call: a template that cannot be read should not cost tokens.
+  const template = plan.options.template && (await deps.templateBytes(plan.batchId, plan.options.template));
   const input: DossierPromptInput = {
     consultant,
     job,
@@ -49,23 +57,34 @@ export async function generatePair(
     language: plan.options.language,
     instructions: '',
   };
-  let result = await deps.ai.complete({ task: DOSSIER_TASK, variables: { ...input } });
-  let usage = result.usage;
+  const ask = async (variables: DossierPromptInput, temperature?: number) => {
+    const result = await deps.ai.complete({
+      task: DOSSIER_TASK,
+      variables: { ...variables },
+      ...(temperature === undefined ? {} : { temperature }),
+    });
+    return { sections: parseDossierAnswer(result.text), usage: result.usage };
+  };
+  let answer = await ask(input);
+  let usage = answer.usage;
   const quoted = [job.title, job.client ?? ''];
-  let unsupported = findUnsupportedSkills(result.text, consultant, plan.vocabulary, quoted);
+  let unsupported = findUnsupportedSkills(answer.sections, consultant, plan.vocabulary, quoted);
   if (unsupported.length > 0 && plan.options.regenerateUngrounded) {
     const strict = { ...input, instructions: strictGroundingInstructions(unsupported, input.language) };
-    result = await deps.ai.complete({ task: DOSSIER_TASK, variables: { ...strict }, temperature: 0 });
-    usage = addUsage(usage, result.usage);
-    unsupported = findUnsupportedSkills(result.text, consultant, plan.vocabulary, quoted);
+    answer = await ask(strict, 0);
+    usage = addUsage(usage, answer.usage);
+    unsupported = findUnsupportedSkills(answer.sections, consultant, plan.vocabulary, quoted);
   }
   const docx = await deps.renderDocx({
-    markdown: result.text,
+    sections: answer.sections,
     consultant,
     job,
     match: input.match,
     language: input.language,
+    generatedAt: deps.now().toISOString(),
+    ...(template ? { template } : {}),
   });
-  const files = await outputs.writeDossier(pair.jobId, pair.consultantId, result.text, docx, pair.inputHash);
+  const markdown = dossierMarkdown(answer.sections, input.language);
+  const files = await outputs.writeDossier(pair.jobId, pair.consultantId, markdown, docx, pair.inputHash);
   return { index: pair.index, status: 'generated', files, unsupportedSkills: unsupported, usage };
 }

@@ -9,16 +9,20 @@ import { getBatchProgress } from './batchStatus';
 import { BatchWorkStore } from './batchStore';
 import { createBatchFromUpload, parseBatchUpload } from './batchUpload';
 import { createDocxRenderer, type DocxRenderer } from './docxRenderer';
-import { DOSSIER_TASK, generatePair } from './generatePair';
+import { validateTemplate } from './docxTemplate';
+import { DOSSIER_TASK, generatePair, type PairDependencies } from './generatePair';
 import { offlineDossier } from './offlineDossier';
 import { batchOrchestrator, laneOrchestrator } from './orchestration';
 import { BlobDossierOutputs, DirectoryDossierOutputs, type DossierOutputStore } from './outputs';
 import type { BatchPlan, PlannedPair, PlanOptions } from './plan';
 import { runLocalBatch } from './runLocalBatch';
 import type { DossierSettings } from './settings';
+import { TemplateStore } from './templateStore';
 
 export { DOSSIER_DURABLE, DOSSIER_RUN_PREFIX, batchStatusSchema } from './contracts';
+export { describeProblem, type TemplateCheck, type TemplateProblem } from './docxTemplate';
 export { dossierSettings, type DossierSettings } from './settings';
+export { InvalidTemplateError, type StoredTemplate } from './templateStore';
 
 /** The capability's offline answers, so it runs end to end with no AI key. */
 export const DOSSIERS_OFFLINE_GENERATORS: Readonly<Record<string, OfflineGenerator>> = {
@@ -41,7 +45,9 @@ export interface FolderBatch {
   jobs: { name: string; bytes: Buffer };
   outDir: string;
   /** Options left undefined keep the DOSSIERS_* settings. */
-  options?: { [K in keyof PlanOptions]?: PlanOptions[K] | undefined };
+  options?: { [K in Exclude<keyof PlanOptions, 'template'>]?: PlanOptions[K] | undefined };
+  /** A DOCX template file (`--template`); the built-in layout without one. */
+  template?: { name: string; bytes: Uint8Array } | undefined;
   concurrency?: number | undefined;
   onProgress?: (done: number, total: number, failed: number) => void;
 }
@@ -64,9 +70,22 @@ export function createDossiers(deps: DossiersDependencies) {
   };
   let workStore: BatchWorkStore | undefined;
   const work = () => (workStore ??= new BatchWorkStore(container(CONTAINERS.dossiersWork)));
+  const templates = () => new TemplateStore(container(CONTAINERS.dossiersTemplates));
   const blobOutputs = (batchId: string) => new BlobDossierOutputs(container(CONTAINERS.dossiers), batchId);
   let activities: BatchActivities | undefined;
-  const startDeps = (orchestrations: Orchestrations) => ({ work: work(), orchestrations, clock });
+  const startDeps = (orchestrations: Orchestrations) => ({
+    work: work(),
+    templates: templates(),
+    orchestrations,
+    clock,
+  });
+  const pairDependencies = (outputs: DossierOutputStore): PairDependencies => ({
+    ai,
+    outputs,
+    renderDocx,
+    templateBytes: (batchId, template) => work().loadTemplate(batchId, template.sha256),
+    now: clock,
+  });
 
   return {
     offlineGenerators: DOSSIERS_OFFLINE_GENERATORS,
@@ -77,7 +96,7 @@ export function createDossiers(deps: DossiersDependencies) {
         work: work(),
         inputs: container,
         outputs: blobOutputs,
-        pairDependencies: (outputs) => ({ ai, outputs, renderDocx }),
+        pairDependencies,
         templateHash: () => ai.templateHash(DOSSIER_TASK),
         clock,
       }));
@@ -99,6 +118,7 @@ export function createDossiers(deps: DossiersDependencies) {
         container(CONTAINERS.dossiersInbox),
         batchId,
         defaults,
+        settings.template,
         settings.concurrency,
         startDeps(orchestrations),
       );
@@ -110,9 +130,16 @@ export function createDossiers(deps: DossiersDependencies) {
         await parseBatchUpload(body, contentType),
         container(CONTAINERS.dossiersUploads),
         defaults,
+        settings.template,
         settings.concurrency,
         startDeps(orchestrations),
       ),
+
+    /** `POST /api/dossiers/templates`: checks a DOCX template and stores it under its name. */
+    saveTemplate: (name: string, bytes: Uint8Array) => templates().save(name, bytes),
+
+    /** A template's tags and problems, each with its place (the CLI checks `--template` with it). */
+    checkTemplate: validateTemplate,
 
     /** `GET /api/dossiers/batches/{batchId}`. */
     getBatchProgress: (batchId: string, orchestrations: Orchestrations) =>
@@ -133,6 +160,7 @@ export function createDossiers(deps: DossiersDependencies) {
           language: batch.options?.language ?? defaults.language,
           regenerateUngrounded: batch.options?.regenerateUngrounded ?? defaults.regenerateUngrounded,
         },
+        template: batch.template,
         concurrency: batch.concurrency ?? settings.concurrency,
         ai,
         outputs: new DirectoryDossierOutputs(batch.outDir),
@@ -146,7 +174,7 @@ export function createDossiers(deps: DossiersDependencies) {
       plan: BatchPlan,
       pair: PlannedPair,
       outputs: DossierOutputStore = blobOutputs(plan.batchId),
-    ) => generatePair(plan, pair, { ai, outputs, renderDocx }),
+    ) => generatePair(plan, pair, pairDependencies(outputs)),
 
     templateHash: () => ai.templateHash(DOSSIER_TASK),
     defaults,

@@ -2,34 +2,8 @@ import { z } from 'zod';
 import { foldText } from '../platform/text';
 import type { OfflineGenerator } from '../ai/providers/offlineProvider';
 import { redactSensitive, SENSITIVE_KINDS } from '../ai/sensitive';
+import { DOSSIER_HEADINGS, type DossierSections, type KeySkill } from './sections';
 import type { Consultant, DossierLanguage, DossierPromptInput, JobPosting, PairMatch } from './types';
-
-/**
- * The section titles of a dossier, in the order they appear. The `dossier` prompt asks the model for the
- * same titles, so the DOCX renderer and the checks find the sections whichever provider wrote the text.
- */
-export const DOSSIER_HEADINGS = {
-  fr: {
-    title: 'Dossier de compétences',
-    profile: 'Profil',
-    fit: 'Adéquation au poste',
-    skills: 'Compétences clés',
-    experience: 'Expériences',
-    education: 'Formation et certifications',
-    pointsToNote: "Points d'attention",
-    availability: 'Disponibilité',
-  },
-  en: {
-    title: 'Skills dossier',
-    profile: 'Profile',
-    fit: 'Fit for the role',
-    skills: 'Key skills',
-    experience: 'Experience',
-    education: 'Education and certifications',
-    pointsToNote: 'Points to note',
-    availability: 'Availability',
-  },
-} as const satisfies Record<DossierLanguage, Record<string, string>>;
 
 const consultantSchema = z.object({
   id: z.string(),
@@ -81,28 +55,47 @@ const dossierInputSchema: z.ZodType<DossierPromptInput> = z.object({
 });
 
 /**
- * Writes the dossier the `dossier` prompt asks a model for, from the same variables, with no network.
- * It states only what the records hold: covered skills and the consultant's own skills in the body, the
- * missing required skills only under the points to note. `instructions` is validated but not followed:
- * it tightens a model's grounding, and this text is grounded by construction.
+ * Answers what the `dossier` prompt asks a model for — the sections as JSON — from the same variables,
+ * with no network. It states only what the records hold: covered skills and the consultant's own skills
+ * in the body, the missing required skills only under the points of attention. `instructions` is
+ * validated but not followed: it tightens a model's grounding, and this text is grounded by construction.
  */
-export const offlineDossier: OfflineGenerator = (variables) => {
-  const input = parseDossierInput(variables);
+export const offlineDossier: OfflineGenerator = (variables) =>
+  JSON.stringify(offlineDossierSections(parseDossierInput(variables)));
+
+/** The sections the offline generator answers, deterministically. */
+export function offlineDossierSections(input: DossierPromptInput): DossierSections {
   const words = WORDING[input.language];
-  const headings = DOSSIER_HEADINGS[input.language];
-  const sections = [
-    `# ${headings.title} — ${oneLine(input.consultant.fullName)}`,
-    section(headings.profile, profileLines(input.consultant, words)),
-    section(headings.fit, fitLines(input.job, input.match, input.consultant, words)),
-    section(headings.skills, skillLines(input.consultant, input.match, words)),
-    section(headings.experience, experienceLines(input.consultant, words)),
-    section(headings.education, educationLines(input.consultant, words)),
-    section(headings.pointsToNote, pointsToNoteLines(input, words)),
-    section(headings.availability, availabilityLines(input.consultant, input.job, words)),
-  ];
+  const sections: DossierSections = {
+    title: `${DOSSIER_HEADINGS[input.language].title} — ${oneLine(input.consultant.fullName)}`,
+    profile: paragraphText(profileLines(input.consultant, words)),
+    fit: paragraphText(fitLines(input.job, input.match, input.consultant, words)),
+    keySkills: keySkills(input.consultant, input.match, words),
+    experiences: listItems(input.consultant.experiences),
+    education: paragraphText(educationLines(input.consultant, words)),
+    pointsOfAttention: pointsOfAttention(input, words),
+    availability: paragraphText(availabilityLines(input.consultant, input.job, words)),
+  };
   // A dossier carries no contact detail or identifier, whichever free-text field it was typed into.
-  return redactSensitive(`${sections.join('\n\n')}\n`, SENSITIVE_KINDS).text;
-};
+  return redactSections(sections);
+}
+
+function redactSections(sections: DossierSections): DossierSections {
+  const redact = (text: string) => redactSensitive(text, SENSITIVE_KINDS).text;
+  return {
+    title: redact(sections.title),
+    profile: redact(sections.profile),
+    fit: redact(sections.fit),
+    keySkills: sections.keySkills.map((skill) => ({
+      name: redact(skill.name),
+      detail: redact(skill.detail),
+    })),
+    experiences: sections.experiences.map(redact),
+    education: redact(sections.education),
+    pointsOfAttention: sections.pointsOfAttention.map(redact),
+    availability: redact(sections.availability),
+  };
+}
 
 function parseDossierInput(variables: Readonly<Record<string, unknown>>): DossierPromptInput {
   const parsed = dossierInputSchema.safeParse(variables);
@@ -132,8 +125,6 @@ interface Wording {
   seniority(requested: string, years: string | undefined): string;
   requiredMark: string;
   niceToHaveMark: string;
-  noSkills: string;
-  noExperience: string;
   education: string;
   certifications: string;
   noEducation: string;
@@ -174,9 +165,6 @@ const WORDING: Record<DossierLanguage, Wording> = {
       `Séniorité demandée : ${requested}${years ? ` ; expérience du consultant : ${years}` : ''}.`,
     requiredMark: 'exigée pour le poste',
     niceToHaveMark: 'appréciée pour le poste',
-    noSkills:
-      "Le dossier du consultant ne liste aucune compétence : elles restent à préciser avec lui avant l'envoi.",
-    noExperience: "Le détail des expériences n'est pas renseigné dans le dossier du consultant.",
     education: 'Formation',
     certifications: 'Certifications',
     noEducation: 'Ni formation ni certification ne sont renseignées dans le dossier du consultant.',
@@ -214,9 +202,6 @@ const WORDING: Record<DossierLanguage, Wording> = {
       `Requested seniority: ${requested}${years ? `; consultant's experience: ${years}` : ''}.`,
     requiredMark: 'required for the role',
     niceToHaveMark: 'nice to have for the role',
-    noSkills:
-      "The consultant's record lists no skills: they need confirming with the consultant before sending.",
-    noExperience: "The consultant's record does not detail their experience.",
     education: 'Education',
     certifications: 'Certifications',
     noEducation: "The consultant's record states no education or certification.",
@@ -235,8 +220,9 @@ const WORDING: Record<DossierLanguage, Wording> = {
   },
 };
 
-function section(heading: string, lines: string[]): string {
-  return [`## ${heading}`, '', ...lines].join('\n');
+/** A text section: one paragraph a line. */
+function paragraphText(paragraphs: readonly string[]): string {
+  return paragraphs.join('\n');
 }
 
 function profileLines(consultant: Consultant, words: Wording): string[] {
@@ -246,7 +232,7 @@ function profileLines(consultant: Consultant, words: Wording): string[] {
     labelled(words.otherInformation, extraFacts(consultant.extra, words), words),
   ].filter((fact) => fact !== undefined);
   const intro = introduction(consultant, words);
-  return facts.length === 0 ? [intro] : [intro, '', ...facts.map(bullet)];
+  return [intro, ...facts];
 }
 
 function introduction(consultant: Consultant, words: Wording): string {
@@ -290,7 +276,7 @@ function fitLines(job: JobPosting, match: PairMatch, consultant: Consultant, wor
     const years = consultant.years === undefined ? undefined : words.years(consultant.years);
     lines.push(words.seniority(seniority, years));
   }
-  return paragraphs(lines);
+  return lines;
 }
 
 function requiredCoverage(match: PairMatch, words: Wording): string {
@@ -301,22 +287,16 @@ function requiredCoverage(match: PairMatch, words: Wording): string {
 }
 
 /** Covered required skills first, then covered nice-to-haves, then the consultant's other skills. */
-function skillLines(consultant: Consultant, match: PairMatch, words: Wording): string[] {
+function keySkills(consultant: Consultant, match: PairMatch, words: Wording): KeySkill[] {
   const matched = new Set([...match.coveredSkills, ...match.niceToHaveCovered].map(fold));
   const others = distinct(
     consultant.skills.map(oneLine).filter((skill) => skill !== '' && !matched.has(fold(skill))),
   );
-  const lines = [
-    ...match.coveredSkills.map((skill) => `${oneLine(skill)} — ${words.requiredMark}`),
-    ...match.niceToHaveCovered.map((skill) => `${oneLine(skill)} — ${words.niceToHaveMark}`),
-    ...others,
+  return [
+    ...match.coveredSkills.map((skill) => ({ name: oneLine(skill), detail: words.requiredMark })),
+    ...match.niceToHaveCovered.map((skill) => ({ name: oneLine(skill), detail: words.niceToHaveMark })),
+    ...others.map((name) => ({ name, detail: '' })),
   ];
-  return lines.length === 0 ? [words.noSkills] : lines.map(bullet);
-}
-
-function experienceLines(consultant: Consultant, words: Wording): string[] {
-  const items = listItems(consultant.experiences);
-  return items.length === 0 ? [words.noExperience] : items.map(bullet);
 }
 
 function educationLines(consultant: Consultant, words: Wording): string[] {
@@ -324,17 +304,17 @@ function educationLines(consultant: Consultant, words: Wording): string[] {
     labelled(words.education, present(consultant.education), words),
     labelled(words.certifications, present(consultant.certifications), words),
   ].filter((fact) => fact !== undefined);
-  return facts.length === 0 ? [words.noEducation] : facts.map(bullet);
+  return facts.length === 0 ? [words.noEducation] : facts;
 }
 
-function pointsToNoteLines({ consultant, job, match }: DossierPromptInput, words: Wording): string[] {
+function pointsOfAttention({ consultant, job, match }: DossierPromptInput, words: Wording): string[] {
   const points = [skillGap(match, words)];
   const jobLocation = present(job.location);
   const consultantLocation = present(consultant.location);
   if (jobLocation && consultantLocation && !sameLocation(jobLocation, consultantLocation)) {
     points.push(words.locationGap(jobLocation, consultantLocation));
   }
-  return points.map(bullet);
+  return points;
 }
 
 function skillGap(match: PairMatch, words: Wording): string {
@@ -357,20 +337,11 @@ function availabilityLines(consultant: Consultant, job: JobPosting, words: Wordi
     labelled(words.start, present(job.start), words),
     labelled(words.duration, present(job.duration), words),
   ].filter((fact) => fact !== undefined);
-  return facts.map(bullet);
+  return facts;
 }
 
 function labelled(label: string, value: string | undefined, words: Wording): string | undefined {
   return value === undefined ? undefined : `${label}${words.colon} ${value}`;
-}
-
-/** One paragraph per line: Markdown joins lines that no blank line separates. */
-function paragraphs(lines: readonly string[]): string[] {
-  return lines.flatMap((line, index) => (index === 0 ? [line] : ['', line]));
-}
-
-function bullet(text: string): string {
-  return `- ${text}`;
 }
 
 function listOf(skills: readonly string[]): string {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { parseConsultants, parseJobs } from './csvInput';
 import { matchPair } from './matching';
 import { z } from 'zod';
+import { templateRefSchema } from './templateStore';
 import {
   consultantSchema,
   dossierLanguageSchema,
@@ -19,6 +20,8 @@ export const planOptionsSchema = z.object({
   minScore: z.number().min(0).max(100).optional(),
   language: dossierLanguageSchema,
   regenerateUngrounded: z.boolean(),
+  /** The firm's template the DOCX files fill; the built-in layout when unset. */
+  template: templateRefSchema.optional(),
 });
 export type PlanOptions = z.infer<typeof planOptionsSchema>;
 
@@ -56,7 +59,7 @@ export interface PlanInput {
   consultants: { name: string; bytes: Uint8Array };
   jobs: { name: string; bytes: Uint8Array };
   options: PlanOptions;
-  /** Part of every pair's input hash: a changed prompt regenerates the dossiers. */
+  /** Part of every pair's input hash: a changed prompt regenerates the dossiers (as does a changed DOCX template). */
   templateHash: string;
   /** Input hashes of the dossiers already written, by `jobId/consultantId`. */
   existingHashes: ReadonlyMap<string, string>;
@@ -127,7 +130,14 @@ function pairInputHash(
   const { line: _jobLine, ...jobData } = job;
   return createHash('sha256')
     .update(
-      JSON.stringify([consultantData, jobData, options.language, options.regenerateUngrounded, templateHash]),
+      JSON.stringify([
+        consultantData,
+        jobData,
+        options.language,
+        options.regenerateUngrounded,
+        templateHash,
+        options.template?.sha256 ?? null,
+      ]),
     )
     .digest('hex')
     .slice(0, 32);

@@ -4,9 +4,13 @@ import { generatePair, DOSSIER_TASK } from './generatePair';
 import type { DossierOutputStore } from './outputs';
 import { planBatch, type PlanInput } from './plan';
 import { buildReport, NO_USAGE, reportCsv, type DossierReport, type PairOutcome } from './report';
+import { checkTemplate } from './templateStore';
 
-/** What the plan needs, less what the run finds itself (template hash, existing outputs). */
-export interface LocalBatchInput extends Omit<PlanInput, 'templateHash' | 'existingHashes'> {
+/** What the plan needs, less what the run finds itself (prompt hash, existing outputs). */
+export interface LocalBatchInput extends Omit<PlanInput, 'templateHash' | 'existingHashes' | 'options'> {
+  options: Omit<PlanInput['options'], 'template'>;
+  /** The firm's DOCX template (`--template`), checked before anything else; the built-in layout without. */
+  template?: { name: string; bytes: Uint8Array } | undefined;
   concurrency: number;
   ai: AiClient;
   outputs: DossierOutputStore;
@@ -22,15 +26,23 @@ export interface LocalBatchInput extends Omit<PlanInput, 'templateHash' | 'exist
  */
 export async function runLocalBatch(input: LocalBatchInput): Promise<DossierReport> {
   const now = input.now ?? (() => new Date());
+  const template = input.template;
+  const ref = template && checkTemplate(template.name, template.bytes, '--template');
   const startedAt = now().toISOString();
   const plan = planBatch({
     batchId: input.batchId,
     consultants: input.consultants,
     jobs: input.jobs,
-    options: input.options,
+    options: { ...input.options, ...(ref ? { template: { name: ref.name, sha256: ref.sha256 } } : {}) },
     templateHash: input.ai.templateHash(DOSSIER_TASK),
     existingHashes: await input.outputs.existingHashes(),
   });
+  const deps = {
+    ...input,
+    now,
+    templateBytes: () =>
+      template ? Promise.resolve(template.bytes) : Promise.reject(new Error('This batch has no template.')),
+  };
   const outcomes = new Map<number, PairOutcome>();
   let next = 0;
   let failed = 0;
@@ -41,7 +53,7 @@ export async function runLocalBatch(input: LocalBatchInput): Promise<DossierRepo
       if (!pair) continue;
       let outcome: PairOutcome;
       try {
-        outcome = await generatePair(plan, pair, input);
+        outcome = await generatePair(plan, pair, deps);
       } catch (error) {
         failed++;
         outcome = {

@@ -1,4 +1,11 @@
-import { defineSettings, optionalBoolean, optionalEnum, wholeNumber } from '../platform/settings';
+import {
+  defineSettings,
+  optionalBoolean,
+  optionalEnum,
+  optionalText,
+  wholeNumber,
+} from '../platform/settings';
+import { isTemplateName, TEMPLATE_NAME_RULE } from './types';
 
 export interface DossierSettings {
   topK: number | undefined;
@@ -8,6 +15,8 @@ export interface DossierSettings {
   /** Pairs in flight at once in a batch (one lane each). */
   concurrency: number;
   maxUploadBytes: number;
+  /** The stored template batches fill when they name none; the built-in layout when unset. */
+  template: string | undefined;
 }
 
 export const dossierSettings = defineSettings({
@@ -40,7 +49,12 @@ export const dossierSettings = defineSettings({
     DOSSIERS_MAX_UPLOAD_MB: {
       schema: wholeNumber(1, 100, 'megabytes'),
       default: '`20`',
-      doc: 'Largest body `POST /api/dossiers/batches` accepts (413 beyond).',
+      doc: 'Largest body `POST /api/dossiers/batches` and `POST /api/dossiers/templates` accept (413 beyond).',
+    },
+    DOSSIERS_TEMPLATE: {
+      schema: optionalText.refine((name) => name === undefined || isTemplateName(name), TEMPLATE_NAME_RULE),
+      default: 'the built-in layout',
+      doc: "The name of a template in `dossiers-templates` that a batch's DOCX files fill when it names none (`options.template`).",
     },
   },
   build: (s): DossierSettings => ({
@@ -50,5 +64,6 @@ export const dossierSettings = defineSettings({
     regenerateUngrounded: s.DOSSIERS_REGENERATE_UNGROUNDED === 'true',
     concurrency: s.DOSSIERS_CONCURRENCY ?? 16,
     maxUploadBytes: (s.DOSSIERS_MAX_UPLOAD_MB ?? 20) * 1024 * 1024,
+    template: s.DOSSIERS_TEMPLATE,
   }),
 });

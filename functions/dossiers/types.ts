@@ -62,6 +62,13 @@ export interface ParsedFile<T> {
   delimiter: CsvDelimiter;
 }
 
+export const TEMPLATE_NAME_RULE = 'must be 1 to 100 letters, digits, ., _ or -, ending in .docx';
+
+/** A DOCX template's name in `dossiers-templates` (the blob's name). */
+export function isTemplateName(name: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,94}\.docx$/i.test(name);
+}
+
 export const dossierLanguageSchema = z.enum(['fr', 'en']);
 export type DossierLanguage = z.infer<typeof dossierLanguageSchema>;
 

@@ -13,6 +13,8 @@ export const CONTAINERS = {
   dossiers: 'dossiers',
   /** A run's plan and per-pair outcomes, and each batch's latest run. */
   dossiersWork: 'dossiers-work',
+  /** The firms' DOCX templates for dossiers, `{name}.docx`, stored by `POST /api/dossiers/templates`. */
+  dossiersTemplates: 'dossiers-templates',
   /** Each polled mail's raw MIME (size-capped), `{id}.eml`: the queue function reads it, not IMAP. */
   mailboxRaw: 'mailbox-raw',
   /** The school's knowledge base: Markdown documents whose front matter names the categories they serve. */

@@ -1,14 +1,21 @@
 import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { AppRoot } from '../app/root';
-import { DOSSIER_DURABLE } from '../dossiers';
+import { DOSSIER_DURABLE, InvalidTemplateError } from '../dossiers';
 import {
   durableOrchestrations,
   registerActivity,
   registerOrchestration,
   type Orchestrations,
 } from '../platform/durable';
-import { httpRoute, jsonResponse, readBodyBytes } from '../platform/http';
+import {
+  errorResponse,
+  httpRoute,
+  jsonResponse,
+  readBodyBytes,
+  readUploadedFile,
+  type HttpHandler,
+} from '../platform/http';
 import { CONTAINERS } from '../platform/storageNames';
 
 const durableClient = df.input.durableClient();
@@ -20,6 +27,23 @@ const metadataText = (context: InvocationContext, key: string) => {
   const value = context.triggerMetadata?.[key];
   return typeof value === 'string' ? value : '';
 };
+
+/**
+ * A route whose 400 for a broken template lists each problem with its place as data too (`problems`),
+ * beside the usual JSON error whose message lists them as text.
+ */
+const withTemplateProblems =
+  (handler: HttpHandler): HttpHandler =>
+  async (request, context) => {
+    try {
+      return await handler(request, context);
+    } catch (error) {
+      if (!(error instanceof InvalidTemplateError)) throw error;
+      const response = errorResponse(error, context.invocationId);
+      const body = response.jsonBody as { error: Record<string, unknown> };
+      return { ...response, jsonBody: { error: { ...body.error, problems: error.problems } } };
+    }
+  };
 
 export function registerDossiers(root: AppRoot): void {
   const dossiers = () => root.dossiers;
@@ -49,6 +73,7 @@ export function registerDossiers(root: AppRoot): void {
         orchestrationsOf(context),
       );
       if ('ignored' in result) context.warn(`Ignored ${result.ignored}`);
+      else if ('refused' in result) context.error(`Batch ${batchId} refused: ${result.refused}`);
       else if ('waitingFor' in result) context.log(`Batch ${batchId}: waiting for ${result.waitingFor}.`);
       else
         context.log(
@@ -62,15 +87,17 @@ export function registerDossiers(root: AppRoot): void {
     methods: ['POST'],
     authLevel: 'function',
     extraInputs: [durableClient],
-    handler: httpRoute(async (request: HttpRequest, context: InvocationContext) => {
-      const body = await readBodyBytes(request, root.settings.dossiers.maxUploadBytes);
-      const created = await dossiers().createBatchFromUpload(
-        body,
-        request.headers.get('content-type') ?? '',
-        orchestrationsOf(context),
-      );
-      return jsonResponse(202, created, { Location: created.statusUrl });
-    }),
+    handler: httpRoute(
+      withTemplateProblems(async (request: HttpRequest, context: InvocationContext) => {
+        const body = await readBodyBytes(request, root.settings.dossiers.maxUploadBytes);
+        const created = await dossiers().createBatchFromUpload(
+          body,
+          request.headers.get('content-type') ?? '',
+          orchestrationsOf(context),
+        );
+        return jsonResponse(202, created, { Location: created.statusUrl });
+      }),
+    ),
   });
 
   app.http('dossierBatchStatus', {
@@ -83,6 +110,19 @@ export function registerDossiers(root: AppRoot): void {
         200,
         await dossiers().getBatchProgress(request.params.batchId ?? '', orchestrationsOf(context)),
       ),
+    ),
+  });
+
+  // A multipart form's `file` (named by its file name) or the raw body named by `?name=`.
+  app.http('dossierTemplateUpload', {
+    route: 'dossiers/templates',
+    methods: ['POST'],
+    authLevel: 'function',
+    handler: httpRoute(
+      withTemplateProblems(async (request: HttpRequest) => {
+        const file = await readUploadedFile(request, root.settings.dossiers.maxUploadBytes, 'file', '');
+        return jsonResponse(201, await dossiers().saveTemplate(file.name, file.bytes));
+      }),
     ),
   });
 }

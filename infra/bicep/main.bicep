@@ -121,6 +121,9 @@ param dossiersConcurrency int = 16
 @maxValue(100)
 param dossiersMaxUploadMb int = 20
 
+@description('Name of the Word template in dossiers-templates that batches fill when they name none (DOSSIERS_TEMPLATE); empty: the built-in layout.')
+param dossiersTemplate string = ''
+
 @description('Where the email services keep their data at rest (dataLocation of the Email and Communication Services resources).')
 param emailDataLocation string = 'Europe'
 
@@ -512,6 +515,7 @@ module functionApp 'modules/functionApp.bicep' = {
     dossiersRegenerateUngrounded: dossiersRegenerateUngrounded
     dossiersConcurrency: dossiersConcurrency
     dossiersMaxUploadMb: dossiersMaxUploadMb
+    dossiersTemplate: dossiersTemplate
     acsEmailEndpoint: email.outputs.endpoint
     emailSender: email.outputs.senderAddress
     emailSuppressDays: emailSuppressDays

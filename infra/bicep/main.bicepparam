@@ -32,6 +32,7 @@ param dossiersLanguage = 'fr'
 param dossiersRegenerateUngrounded = false
 param dossiersConcurrency = 16
 param dossiersMaxUploadMb = 20
+param dossiersTemplate = ''
 // Outbound email (ACS Email, Azure-managed domain): data at rest in Europe; a bounced recipient rests 30 days.
 param emailDataLocation = 'Europe'
 param emailSuppressDays = 30

@@ -1,12 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BatchWorkStore } from '../../functions/dossiers/batchStore';
 import type { BatchProgressView } from '../../functions/dossiers/batchStatus';
+import type { TemplateProblem } from '../../functions/dossiers/docxTemplate';
 import type { DossierReport } from '../../functions/dossiers/report';
+import type { StoredTemplate } from '../../functions/dossiers/templateStore';
 import { CONTAINERS } from '../../functions/platform/storageNames';
 import { startAiServer, type LocalAiServer } from '../../local/servers/aiServer';
 import type { LocalHost } from '../../local/localHost';
+import { dossierAnswer } from '../dossiers/fixtures';
+import { buildTemplate, editedDocx, p, paragraphTexts, sampleTemplate } from '../dossiers/templates';
 import { startAppHost, testSettings } from '../support/testHost';
 
 const SAMPLES = path.resolve(__dirname, '../../samples');
@@ -35,6 +40,44 @@ async function waitForBatch(host: LocalHost, batchId: string): Promise<BatchProg
   const status = await host.http({ path: `/api/dossiers/batches/${batchId}?code=${host.functionKey}` });
   expect(status.status).toBe(200);
   return status.json<BatchProgressView>();
+}
+
+/** A template name no other test uses: Azurite is shared. */
+const templateName = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}.docx`;
+
+function uploadTemplate(host: LocalHost, name: string, bytes: Buffer) {
+  const form = new FormData();
+  form.set('file', new Blob([bytes]), name);
+  const multipart = new Response(form);
+  return multipart.arrayBuffer().then((body) =>
+    host.http({
+      method: 'POST',
+      path: `/api/dossiers/templates?code=${host.functionKey}`,
+      headers: { 'content-type': multipart.headers.get('content-type') ?? '' },
+      body: Buffer.from(body),
+    }),
+  );
+}
+
+function postBatch(host: LocalHost, body: Record<string, unknown>) {
+  return host.http({
+    method: 'POST',
+    path: `/api/dossiers/batches?code=${host.functionKey}`,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      consultantsCsv: consultantsCsv.toString('utf8'),
+      jobsCsv: jobsCsv.toString('utf8'),
+      ...body,
+    }),
+  });
+}
+
+async function readDossierDocx(host: LocalHost, batchId: string, report: DossierReport): Promise<Buffer> {
+  const pair = report.pairs.find((x) => x.status === 'generated' || x.status === 'skipped');
+  return host.storage.blobs
+    .getContainerClient(CONTAINERS.dossiers)
+    .getBlockBlobClient(`${batchId}/${pair?.jobId ?? ''}/${pair?.consultantId ?? ''}.docx`)
+    .downloadToBuffer();
 }
 
 async function readReport(host: LocalHost, batchId: string): Promise<DossierReport> {
@@ -165,6 +208,7 @@ describe('dossier batches through the Functions host', () => {
   it('records a pair that still fails after its retries, and completes the batch with failures', async () => {
     const server = await startAiServer({
       fault: (_n, body) => (JSON.stringify(body.messages).includes('Camille Garnier') ? 'error500' : 'none'),
+      reply: () => dossierAnswer(),
     });
     servers.push(server);
     const host = await appHost({
@@ -226,5 +270,134 @@ describe('dossier batches through the Functions host', () => {
     // The operator finds the cause in the log, under the same invocation id.
     const logged = host.logs.find((r) => r.invocationId === body.error.requestId && r.level === 'error');
     expect(logged?.message).toContain('dossiers-work/broken/latest-run.json is not in the expected shape');
+  });
+
+  it('stores a template, refuses a broken one listing its problems, and fills it for a batch: a changed template regenerates, an unchanged one costs nothing', async () => {
+    const server = await startAiServer({
+      reply: () => dossierAnswer({ profile: 'Profil rédigé par le modèle.' }),
+    });
+    servers.push(server);
+    // No response cache: every AI call reaches the server, so its count shows what each run cost (with
+    // the cache, a changed template would re-render from the cached answers).
+    const host = await appHost({
+      AI_PROVIDER: 'openai',
+      OPENAI_BASE_URL: `${server.url}/v1`,
+      AI_MAX_RETRIES: '0',
+      AI_CACHE_TTL_HOURS: '0',
+    });
+    const name = templateName('cabinet');
+
+    const stored = await uploadTemplate(host, name, sampleTemplate());
+    expect(stored.status).toBe(201);
+    const answer = stored.json<StoredTemplate>();
+    expect(answer).toMatchObject({ name, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) as string });
+    expect(answer.tags).toEqual(
+      expect.arrayContaining(['title', '#keySkills', '#match.skills', 'consultant.fullName']),
+    );
+
+    // A broken template is refused, each problem with its place, and not stored.
+    const broken = await buildTemplate([
+      p('{title}'),
+      p('Salaire : {consultant.salary}'),
+      p('{#experiences}'),
+    ]);
+    const refused = await uploadTemplate(host, templateName('broken'), broken);
+    expect(refused.status).toBe(400);
+    const error = refused.json<{
+      error: { code: string; field: string; message: string; problems: TemplateProblem[] };
+    }>().error;
+    expect(error).toMatchObject({ code: 'invalid_template', field: 'file' });
+    expect(error.problems.map((x) => [x.code, x.place.part, x.place.paragraph])).toEqual([
+      ['unknown_tag', 'body', 2],
+      ['unclosed_loop', 'body', 3],
+    ]);
+    expect(error.message).toContain(
+      'body, paragraph 2 ("Salaire : {consultant.salary}"), tag {consultant.salary}',
+    );
+    // The raw body works too, named by the query.
+    const raw = await host.http({
+      method: 'POST',
+      path: `/api/dossiers/templates?code=${host.functionKey}&name=${templateName('raw')}`,
+      body: sampleTemplate(),
+    });
+    expect(raw.status).toBe(201);
+    expect(raw.json<StoredTemplate>().sha256).toBe(answer.sha256);
+
+    // A batch naming a template that is not stored is refused before anything runs.
+    const unknown = await postBatch(host, {
+      batchId: 'tpl-unknown',
+      options: { template: templateName('missing') },
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.json()).toMatchObject({
+      error: {
+        code: 'unknown_template',
+        message: expect.stringMatching(/^options\.template: no template named /) as string,
+      },
+    });
+    const work = new BatchWorkStore(host.storage.blobs.getContainerClient(CONTAINERS.dossiersWork));
+    expect(await work.latestRun('tpl-unknown')).toBeUndefined();
+    expect(server.counters.requests).toBe(0);
+
+    const created = await postBatch(host, { batchId: 'tpl-1', options: { topK: 1, template: name } });
+    expect(created.status).toBe(202);
+    expect((await waitForBatch(host, 'tpl-1')).progress).toMatchObject({ total: 4, generated: 4, failed: 0 });
+    expect(server.counters.requests).toBe(4);
+    const docx = await readDossierDocx(host, 'tpl-1', await readReport(host, 'tpl-1'));
+    expect(paragraphTexts(docx, 'word/header1.xml').join('')).toContain('Cabinet Exemple');
+    expect(paragraphTexts(docx)).toContain('Profil rédigé par le modèle.');
+
+    // The same batch and template again: the same run, no AI call.
+    const again = await postBatch(host, { batchId: 'tpl-1', options: { topK: 1, template: name } });
+    expect(again.json<{ instanceId: string }>().instanceId).toBe(
+      created.json<{ instanceId: string }>().instanceId,
+    );
+    expect(server.counters.requests).toBe(4);
+
+    // The firm changes its template under the same name: the next run regenerates every dossier.
+    const restyled = editedDocx(
+      sampleTemplate(),
+      'word/footer1.xml',
+      'Document confidentiel',
+      'Diffusion restreinte',
+    );
+    expect((await uploadTemplate(host, name, restyled)).status).toBe(201);
+    const rerun = await postBatch(host, { batchId: 'tpl-1', options: { topK: 1, template: name } });
+    expect(rerun.json<{ instanceId: string }>().instanceId).not.toBe(
+      created.json<{ instanceId: string }>().instanceId,
+    );
+    expect((await waitForBatch(host, 'tpl-1')).progress).toMatchObject({
+      total: 4,
+      generated: 4,
+      skipped: 0,
+    });
+    expect(server.counters.requests).toBe(8);
+    const regenerated = await readDossierDocx(host, 'tpl-1', await readReport(host, 'tpl-1'));
+    expect(paragraphTexts(regenerated, 'word/footer1.xml').join('')).toContain('Diffusion restreinte');
+  });
+
+  it('fills the DOSSIERS_TEMPLATE template when a batch names none, and refuses batches while it is missing', async () => {
+    const name = templateName('default');
+    const host = await appHost({ DOSSIERS_TEMPLATE: name });
+
+    const refused = await postBatch(host, { batchId: 'tpl-default-http' });
+    expect(refused.status).toBe(400);
+    expect(refused.json()).toMatchObject({
+      error: { message: expect.stringMatching(/^DOSSIERS_TEMPLATE: no template named /) as string },
+    });
+    await host.dropBlob(`${CONTAINERS.dossiersInbox}/tpl-default/consultants.csv`, consultantsCsv);
+    await host.dropBlob(`${CONTAINERS.dossiersInbox}/tpl-default/jobs.csv`, jobsCsv);
+    const work = new BatchWorkStore(host.storage.blobs.getContainerClient(CONTAINERS.dossiersWork));
+    expect(await work.latestRun('tpl-default')).toBeUndefined();
+    expect(host.logs.find((r) => r.level === 'error' && r.functionName === 'dossiersInbox')?.message).toMatch(
+      /^Batch tpl-default refused: DOSSIERS_TEMPLATE: no template named /,
+    );
+
+    expect((await uploadTemplate(host, name, sampleTemplate())).status).toBe(201);
+    await host.dropBlob(`${CONTAINERS.dossiersInbox}/tpl-default/jobs.csv`, jobsCsv);
+    const view = await waitForBatch(host, 'tpl-default');
+    expect(view.progress).toMatchObject({ total: 32, generated: 32, failed: 0 });
+    const docx = await readDossierDocx(host, 'tpl-default', await readReport(host, 'tpl-default'));
+    expect(paragraphTexts(docx, 'word/header1.xml').join('')).toContain('Cabinet Exemple');
   });
 });

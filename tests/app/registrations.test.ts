@@ -76,6 +76,7 @@ const EXPECTED = [
       httpOut,
     ],
   },
+  functionRoute('dossierTemplateUpload', 'dossiers/templates', 'POST'),
   { name: 'emailDeliveryReport', bindings: [{ type: 'eventGridTrigger', direction: 'in' }] },
   {
     name: 'mailboxPoll',

@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAiServer, type LocalAiServer } from '../../local/servers/aiServer';
+import { dossierAnswer } from './fixtures';
+import { buildTemplate, p, paragraphTexts, SAMPLE_TEMPLATE } from './templates';
 
 const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist/cli/dossiers.js');
@@ -61,7 +63,10 @@ describe('npm run dossiers (the CLI)', () => {
   });
 
   it('exits 2 when some pairs failed, 1 on unusable input', async () => {
-    const server = await startAiServer({ fault: (n) => (n % 2 === 0 ? 'error500' : 'none') });
+    const server = await startAiServer({
+      fault: (n) => (n % 2 === 0 ? 'error500' : 'none'),
+      reply: () => dossierAnswer(),
+    });
     servers.push(server);
     const partial = await cli([...samples, '--out', out(), '--concurrency', '1'], {
       AI_PROVIDER: 'openai',
@@ -69,7 +74,7 @@ describe('npm run dossiers (the CLI)', () => {
       AI_MAX_RETRIES: '0',
     });
     expect(partial.code).toBe(2);
-    expect(partial.stderr).toMatch(/\d+ generated, 0 skipped, \d+ failed/);
+    expect(partial.stderr).toMatch(/[1-9]\d* generated, 0 skipped, [1-9]\d* failed/);
 
     const noName = path.join(out(), 'consultants.csv');
     writeFileSync(noName, 'Matricule;Compétences\nC1;Python\n');
@@ -87,6 +92,39 @@ describe('npm run dossiers (the CLI)', () => {
     const missingArgs = await cli(['--consultants', noName]);
     expect(missingArgs.code).toBe(1);
     expect(missingArgs.stderr).toContain('--consultants, --jobs and --out are required.');
+  });
+
+  it('fills the template given with --template; a broken one exits 1 listing its problems, before any AI call', async () => {
+    const server = await startAiServer({ reply: () => dossierAnswer({ profile: 'Profil du modèle.' }) });
+    servers.push(server);
+    const env = { AI_PROVIDER: 'openai', OPENAI_BASE_URL: `${server.url}/v1` };
+    const dir = out();
+    const filled = await cli([...samples, '--out', dir, '--top', '1', '--template', SAMPLE_TEMPLATE], env);
+    expect(filled.code).toBe(0);
+    expect(filled.stderr).toContain('4 generated, 0 skipped, 0 failed');
+    const docx = readFileSync(
+      path.join(dir, 'job-2026-01', firstGeneratedFile(dir, 'job-2026-01').replace(/\.md$/, '.docx')),
+    );
+    expect(paragraphTexts(docx, 'word/header1.xml').join('')).toContain('Cabinet Exemple');
+    expect(paragraphTexts(docx)).toContain('Profil du modèle.');
+    expect(server.counters.requests).toBe(4);
+
+    const again = await cli([...samples, '--out', dir, '--top', '1', '--template', SAMPLE_TEMPLATE], env);
+    expect(again.stderr).toContain('0 generated, 4 skipped, 0 failed');
+    expect(server.counters.requests).toBe(4);
+
+    const broken = path.join(out(), 'broken.docx');
+    writeFileSync(broken, await buildTemplate([p('{title}'), p('{#keySkills}{nom}')]));
+    const emptyDir = out();
+    const refused = await cli([...samples, '--out', emptyDir, '--template', broken], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      `${broken}: 2 problems in the template:\n` +
+        '  body, paragraph 2 ("{#keySkills}{nom}"), tag keySkills: The loop with tag "keySkills" is unclosed.\n' +
+        '  body, paragraph 2 ("{#keySkills}{nom}"), tag {nom}: "nom" is not in the dossier\'s data.\n',
+    );
+    expect(server.counters.requests).toBe(4);
+    expect(readdirSync(emptyDir)).toEqual([]);
   });
 });
 

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import JSZip from 'jszip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocxRenderer } from '../../functions/dossiers/docxRenderer';
-import { renderDossierDocx, type DossierDocxInput } from '../../functions/dossiers/dossierDocx';
-import { offlineDossier } from '../../functions/dossiers/offlineDossier';
+import { createDocxRenderer, type DossierRenderInput } from '../../functions/dossiers/docxRenderer';
+import { renderDossierDocx } from '../../functions/dossiers/dossierDocx';
+import { offlineDossierSections } from '../../functions/dossiers/offlineDossier';
+import { EMPTY_LISTS, type DossierSections } from '../../functions/dossiers/sections';
 import type { Consultant, DossierLanguage, JobPosting, PairMatch } from '../../functions/dossiers/types';
 
 const consultant: Consultant = {
@@ -40,9 +41,16 @@ const match: PairMatch = {
   niceToHaveCovered: ['PostgreSQL'],
 };
 
-function docxInput(language: DossierLanguage, markdown?: string): DossierDocxInput {
-  const text = markdown ?? offlineDossier({ consultant, job, match, language, instructions: '' });
-  return { markdown: text, consultant, job, match, language };
+function docxInput(language: DossierLanguage, sections?: Partial<DossierSections>): DossierRenderInput {
+  const offline = offlineDossierSections({ consultant, job, match, language, instructions: '' });
+  return {
+    sections: { ...offline, ...sections },
+    consultant,
+    job,
+    match,
+    language,
+    generatedAt: '2026-11-23T09:30:00.000Z',
+  };
 }
 
 async function unzip(buffer: Buffer): Promise<{ document: string; core: string }> {
@@ -104,31 +112,26 @@ describe('dossier DOCX', () => {
     expect(core).toContain('<dc:title>Skills dossier — Karim Benali</dc:title>');
   });
 
-  it('converts a model’s Markdown: bold runs, star bullets, level-3 headings, joined lines', async () => {
-    const markdown = [
-      '# Dossier de compétences — Karim Benali',
-      '',
-      '## Profil',
-      '',
-      'Karim est **développeur full stack**',
-      'depuis 5 ans.',
-      '',
-      '### Points forts',
-      '* TypeScript',
-      '  * React',
-      '',
-      'Un `code` et un _accent_ restent du texte.',
-    ].join('\n');
-    const { document } = await unzip(await renderDossierDocx(docxInput('fr', markdown)));
-    expect(document).toMatch(
-      /<w:rPr><w:b\/><w:bCs\/><\/w:rPr><w:t xml:space="preserve">développeur full stack<\/w:t>/,
+  it('makes each line of a text a paragraph and each item a bullet, and says when a list is empty', async () => {
+    const { document } = await unzip(
+      await renderDossierDocx(
+        docxInput('fr', {
+          profile: 'Première ligne\nSeconde ligne',
+          keySkills: [],
+          pointsOfAttention: ['Azure & <Kubernetes> « à confirmer »'],
+        }),
+      ),
     );
-    expect(document).toContain('<w:t xml:space="preserve"> depuis 5 ans.</w:t>');
-    expect(document).toContain('<w:pStyle w:val="Heading3"/>');
-    expect(document).toMatch(/<w:ilvl w:val="1"\/>[\s\S]*React/);
-    expect(document).toContain('Un `code` et un _accent_ restent du texte.');
-    // With no fit section to follow, the table closes the document.
-    expect(document.indexOf('<w:tbl>')).toBeGreaterThan(document.indexOf('restent du texte'));
+    const paragraphs = [...document.matchAll(/<w:p>([\s\S]*?)<\/w:p>/g)].map((p) => p[1] ?? '');
+    const texts = paragraphs.map((p) =>
+      [...p.matchAll(/<w:t[^>]*>([^<]*)<\/w:t>/g)].map((t) => t[1]).join(''),
+    );
+    expect(texts).toEqual(expect.arrayContaining(['Première ligne', 'Seconde ligne']));
+    expect(texts).toContain(EMPTY_LISTS.fr.keySkills.replace(/'/g, '&apos;'));
+    const point = paragraphs.find((p) => p.includes('Kubernetes'));
+    expect(point).toContain('Azure &amp; &lt;Kubernetes&gt; « à confirmer »');
+    expect(point).toMatch(/<w:numPr>/);
+    expect(document).not.toMatch(/<w:t[^>]*>\s*(#|- )/);
   });
 });
 
@@ -148,8 +151,8 @@ describe('DOCX worker pool', () => {
       [
         "const { parentPort } = require('node:worker_threads');",
         'parentPort.on("message", ({ input }) => {',
-        `  if (input.markdown === ${JSON.stringify(THROW)}) throw new Error('render blew up');`,
-        `  if (input.markdown === ${JSON.stringify(EXIT)}) process.exit(7);`,
+        `  if (input.sections.title === ${JSON.stringify(THROW)}) throw new Error('render blew up');`,
+        `  if (input.sections.title === ${JSON.stringify(EXIT)}) process.exit(7);`,
         '});',
         `require(${JSON.stringify(realWorker)});`,
       ].join('\n'),
@@ -161,7 +164,7 @@ describe('DOCX worker pool', () => {
     const render = createDocxRenderer({ workers: 1, script });
     expect((await unzip(await render(docxInput('fr')))).document).toContain('Karim Benali');
 
-    const crashing = render(docxInput('fr', THROW));
+    const crashing = render(docxInput('fr', { title: THROW }));
     const queuedBehind = render(docxInput('fr'));
     await expect(crashing).rejects.toThrow('DOCX worker crashed: render blew up');
     await expect(queuedBehind).rejects.toThrow('DOCX worker crashed: render blew up');
@@ -173,7 +176,7 @@ describe('DOCX worker pool', () => {
   it('fails only the renders of the worker that exited; the other workers carry on', async () => {
     const render = createDocxRenderer({ workers: 2, script });
     // Dealt in turn: the first render goes to one worker, the second to the other.
-    const exiting = render(docxInput('fr', EXIT));
+    const exiting = render(docxInput('fr', { title: EXIT }));
     const elsewhere = render(docxInput('fr'));
     await expect(exiting).rejects.toThrow('DOCX worker stopped unexpectedly (exit code 7)');
     expect((await unzip(await elsewhere)).document).toContain('Karim Benali');

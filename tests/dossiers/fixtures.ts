@@ -1,3 +1,4 @@
+import type { DossierSections } from '../../functions/dossiers/sections';
 import type { Consultant, JobPosting } from '../../functions/dossiers/types';
 
 export function consultant(overrides: Partial<Consultant> = {}): Consultant {
@@ -26,4 +27,24 @@ export function job(overrides: Partial<JobPosting> = {}): JobPosting {
     extra: {},
     ...overrides,
   };
+}
+
+/** A dossier's sections, empty but for the title and what the test sets. */
+export function sections(overrides: Partial<DossierSections> = {}): DossierSections {
+  return {
+    title: 'Dossier de compétences — Camille Garnier',
+    profile: '',
+    fit: '',
+    keySkills: [],
+    experiences: [],
+    education: '',
+    pointsOfAttention: [],
+    availability: '',
+    ...overrides,
+  };
+}
+
+/** A model's answer to the `dossier` task: the sections as JSON. */
+export function dossierAnswer(overrides: Partial<DossierSections> = {}): string {
+  return JSON.stringify(sections(overrides));
 }

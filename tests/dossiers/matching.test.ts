@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { findUnsupportedSkills } from '../../functions/dossiers/grounding';
 import { matchPair, requiredYears } from '../../functions/dossiers/matching';
 import { skillsMatch } from '../../functions/dossiers/skills';
-import { consultant, job } from './fixtures';
+import { consultant, job, sections } from './fixtures';
 
 describe('matchPair', () => {
   it('compares skills case-, accent- and punctuation-insensitively, and by whole words', () => {
@@ -38,15 +38,23 @@ describe('matchPair', () => {
 describe('findUnsupportedSkills', () => {
   const vocabulary = ['Python', 'Kubernetes', 'Terraform', 'Spark', 'Azure'];
 
-  it('lists vocabulary skills the dossier claims and the record lacks', () => {
-    const dossier = '## Compétences clés\n- Python\n- Kubernetes (3 ans)\n- terraform\n';
+  it('lists vocabulary skills the dossier claims and the record lacks, in any section', () => {
+    const dossier = sections({
+      keySkills: [
+        { name: 'Python', detail: '' },
+        { name: 'Kubernetes', detail: '3 ans' },
+      ],
+      experiences: ['Migration terraform'],
+    });
     expect(findUnsupportedSkills(dossier, consultant(), vocabulary)).toEqual(['Kubernetes', 'Terraform']);
   });
 
-  it('does not count missing skills named under points to note, nor the quoted job title', () => {
-    const dossier =
-      '# Dossier\n## Adéquation au poste\nPoste « Data engineer Azure Kubernetes ».\n' +
-      "## Points d'attention\n- Kubernetes : à confirmer\n## Disponibilité\nImmédiate\n";
+  it('does not count missing skills named in the points of attention, nor the quoted job title', () => {
+    const dossier = sections({
+      fit: 'Poste « Data engineer Azure Kubernetes ».',
+      pointsOfAttention: ['Kubernetes : à confirmer', 'Terraform non attesté'],
+      availability: 'Immédiate',
+    });
     expect(
       findUnsupportedSkills(dossier, consultant(), vocabulary, ['Data engineer Azure Kubernetes']),
     ).toEqual([]);
@@ -54,7 +62,7 @@ describe('findUnsupportedSkills', () => {
   });
 
   it('accepts skills found anywhere in the record, not only in the skills column', () => {
-    const dossier = 'Expérience Databricks et Spark.';
+    const dossier = sections({ profile: 'Expérience Databricks et Spark.' });
     expect(findUnsupportedSkills(dossier, consultant(), ['Databricks', 'Spark'])).toEqual([]);
   });
 });

@@ -9,12 +9,13 @@ import { openAICompatibleProvider } from '../../functions/ai/providers/openaiPro
 import { defaultTemplateDirectory, TemplateLibrary } from '../../functions/ai/templates';
 import type { ChatProvider } from '../../functions/ai/types';
 import { MemoryUsageStore } from '../../functions/ai/usage';
-import { renderDossierDocx } from '../../functions/dossiers/dossierDocx';
+import { renderDossier } from '../../functions/dossiers/docxRenderer';
 import { DOSSIER_TASK } from '../../functions/dossiers/generatePair';
 import { offlineDossier } from '../../functions/dossiers/offlineDossier';
 import { DirectoryDossierOutputs } from '../../functions/dossiers/outputs';
 import { runLocalBatch } from '../../functions/dossiers/runLocalBatch';
 import { startAiServer, type AiServerOptions, type LocalAiServer } from '../../local/servers/aiServer';
+import { dossierAnswer } from './fixtures';
 
 const SAMPLES = path.resolve(__dirname, '../../samples');
 const samples = {
@@ -73,7 +74,7 @@ function run(ai: AiClient, out: string, options: { regenerateUngrounded?: boolea
     concurrency: 4,
     ai,
     outputs: new DirectoryDossierOutputs(out),
-    renderDocx: renderDossierDocx,
+    renderDocx: renderDossier,
   });
 }
 
@@ -101,10 +102,15 @@ describe('dossier pipeline', () => {
   });
 
   it('lists skills a dossier invents, and regenerates it once with a stricter prompt when asked', async () => {
-    const invented = '# Dossier\n## Compétences clés\n- Kubernetes\n- Terraform\n';
+    const invented = dossierAnswer({
+      keySkills: [
+        { name: 'Kubernetes', detail: '' },
+        { name: 'Terraform', detail: '' },
+      ],
+    });
     const reply = (body: Parameters<NonNullable<AiServerOptions['reply']>>[0]) =>
       userPrompt(body).includes('Version précédente rejetée')
-        ? '# Dossier\n## Profil\nProfil conforme au dossier.\n'
+        ? dossierAnswer({ profile: 'Profil conforme au dossier.' })
         : invented;
 
     const flagged = await serverAi({ reply });
@@ -127,11 +133,33 @@ describe('dossier pipeline', () => {
   it('records a pair that fails and completes the batch with the others', async () => {
     const failing = (n: number, body: Parameters<NonNullable<AiServerOptions['fault']>>[1]) =>
       userPrompt(body).includes('Camille Garnier') ? ('error500' as const) : ('none' as const);
-    const { ai } = await serverAi({ fault: failing });
+    const { ai } = await serverAi({ fault: failing, reply: () => dossierAnswer() });
     const report = await run(ai, outDir());
     expect(report.failed).toBe(4);
     expect(report.generated).toBe(28);
     const failed = report.pairs.filter((p) => p.status === 'failed');
     expect(failed.every((p) => p.error?.includes('server error (500)'))).toBe(true);
+  });
+
+  it('fails a pair whose answer is not the dossier JSON, naming what is wrong, and writes nothing for it', async () => {
+    const { ai } = await serverAi({
+      reply: (body) =>
+        userPrompt(body).includes('Camille Garnier')
+          ? '# Dossier de compétences\n## Profil\n'
+          : dossierAnswer(),
+    });
+    const out = outDir();
+    const report = await run(ai, out);
+    const failed = report.pairs.filter((p) => p.status === 'failed');
+    expect(failed).toHaveLength(4);
+    expect(failed[0]?.error).toMatch(/^The dossier answer holds no JSON object/);
+    expect(existsSync(path.join(out, failed[0]?.jobId ?? '', `${failed[0]?.consultantId ?? ''}.md`))).toBe(
+      false,
+    );
+    // The others are written from their sections: the Markdown carries the answer's title.
+    const done = report.pairs.find((p) => p.status === 'generated');
+    expect(readFileSync(path.join(out, done?.jobId ?? '', `${done?.consultantId ?? ''}.md`), 'utf8')).toMatch(
+      /^# Dossier de compétences — Camille Garnier\n\n## Profil\n/,
+    );
   });
 });

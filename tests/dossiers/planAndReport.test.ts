@@ -74,10 +74,15 @@ describe('planBatch', () => {
     expect(first.pairs.every((p) => !p.alreadyDone)).toBe(true);
   });
 
-  it('gives a pair the same input hash for the same inputs, and another when its data or language changes', () => {
+  it('gives a pair the same input hash for the same inputs, and another when its data, language or template changes', () => {
     const hash = (p: ReturnType<typeof plan>) => p.pairs[0]?.inputHash;
     expect(hash(plan())).toBe(hash(plan({ topK: 3 })));
     expect(hash(plan())).not.toBe(hash(plan({ language: 'en' })));
+    // A DOCX template is part of the inputs: another template's bytes regenerate, the same ones do not.
+    const template = (sha256: string) => plan({ template: { name: 'cabinet.docx', sha256 } });
+    expect(hash(template('a'))).toBe(hash(template('a')));
+    expect(hash(template('a'))).not.toBe(hash(template('b')));
+    expect(hash(template('a'))).not.toBe(hash(plan()));
     const otherJob = Buffer.from(jobsCsv.toString().replace('5 ans', '6 ans'));
     expect(hash(plan())).not.toBe(hash(plan({}, otherJob)));
   });

@@ -145,6 +145,9 @@ param dossiersConcurrency int = 16
 @maxValue(100)
 param dossiersMaxUploadMb int = 20
 
+@description('Name of the Word template in dossiers-templates that batches fill when they name none (DOSSIERS_TEMPLATE); empty: the built-in layout.')
+param dossiersTemplate string = ''
+
 // Outbound email through Azure Communication Services, with the app's identity.
 @description('Endpoint of the Communication Services resource (ACS_EMAIL_ENDPOINT).')
 param acsEmailEndpoint string
@@ -527,6 +530,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'DOSSIERS_MAX_UPLOAD_MB'
           value: string(dossiersMaxUploadMb)
+        }
+        {
+          name: 'DOSSIERS_TEMPLATE'
+          value: dossiersTemplate
         }
         // Outbound email: ACS with the managed identity (Communication and Email Service Owner on the resource). The
         // connection string and the SMTP settings stay empty (not set): they are the alternatives for running elsewhere.

@@ -69,6 +69,7 @@ var appContainerNames = [
   'dossiers-uploads'
   'dossiers'
   'dossiers-work'
+  'dossiers-templates'
   'mailbox-raw'
   'mailbox-knowledge'
   'call-transcripts'
