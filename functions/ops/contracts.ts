@@ -88,6 +88,8 @@ export const documentsReportSchema = z.object({
   done: z.number(),
   failed: z.number(),
   unchanged: z.number(),
+  /** When the run last listed the batch: every file last modified before then was read by it. */
+  listedAt: z.string().optional(),
   files: z.array(documentOutcomeSchema),
 });
 export type DocumentsReport = z.infer<typeof documentsReportSchema>;

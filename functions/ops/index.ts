@@ -271,13 +271,23 @@ export function createOps(deps: OpsDependencies) {
     }
   }
 
-  /** Whether the batch's last report holds every one of `names` with the bytes it has now. */
+  /**
+   * Whether the batch's last run read every one of `names` as it is now: the run listed the batch after
+   * the file was last written (its outcome, even a failure, stands for these bytes), or summarised these
+   * very bytes. A file dropped again after that run is not covered, so a failure is tried again.
+   */
   async function reportCovers(batchId: string, names: readonly string[]): Promise<boolean> {
     const report = await readJsonBlob(summaries, `${batchId}/report.json`, documentsReportSchema);
+    if (!report) return false;
     for (const name of names) {
-      const entry = report?.files.find((f) => f.name === name);
+      const entry = report.files.find((f) => f.name === name);
+      if (!entry) return false;
+      const blob = inbox.getBlockBlobClient(`${batchId}/${name}`);
+      const written = (await blob.getProperties().catch(() => undefined))?.lastModified;
+      if (!written) continue;
+      if (report.listedAt && written.getTime() <= Date.parse(report.listedAt)) continue;
       const bytes = await readBlob(inbox, `${batchId}/${name}`);
-      if (bytes && !(entry?.md5 && entry.md5 === md5Hex(bytes))) return false;
+      if (!(entry.md5 && bytes && entry.md5 === md5Hex(bytes))) return false;
     }
     return true;
   }

@@ -91,7 +91,9 @@ export function* documentsOrchestrator(
   const runId = context.df.instanceId;
   const { batchId } = input.parameters;
   const outcomes = new Map<string, DocumentOutcome>();
+  let listedAt = '';
   for (let round = 0; round < 20; round++) {
+    listedAt = context.df.currentUtcDateTime.toISOString();
     const listed = yield* callActivity(context, OPS_DURABLE.listDocuments, { runId, batchId });
     for (const kept of listed.unchanged) if (!outcomes.has(kept.name)) outcomes.set(kept.name, kept);
     const todo = listed.todo.filter((file) => !outcomes.has(file.name) || round === 0);
@@ -123,6 +125,7 @@ export function* documentsOrchestrator(
     done: count('done'),
     failed: count('failed'),
     unchanged: count('unchanged'),
+    listedAt,
     files,
   };
   yield* callActivity(context, OPS_DURABLE.documentsReport, { runId, report });

@@ -420,6 +420,11 @@ describe('ops workflows and runs API', () => {
     expect(String(summary.json.summary)).toContain('conseil');
     // Three lanes (OPS_DOCUMENTS_CONCURRENCY) read the four files.
     expect(await documentsRead(run)).toBe(4);
+    // The blob trigger then sees the same four files (as Event Grid delivers their drops): the run read
+    // them all, the failed one included, so nothing starts again.
+    expect(await host.scanBlobs()).toBeGreaterThanOrEqual(4);
+    await host.engine.whenIdle();
+    expect((await call('GET', `/api/ops/runs/${id}`)).json.output).toMatchObject({ done: 3, failed: 1 });
     expect((run.timeline as Json[]).filter((t) => t.kind === 'sub-orchestration')).toHaveLength(3);
 
     // Dropped again: only the file that failed is read again.
