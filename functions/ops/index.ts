@@ -188,7 +188,7 @@ export function createOps(deps: OpsDependencies) {
     await log.append(runId, {
       level: 'info',
       step: 'list',
-      message: `${todo.length} file(s) to summarise, ${unchanged.length} unchanged since the last run.`,
+      message: `${todo.length + unchanged.length} file(s) in the batch; ${unchanged.length} unchanged since its last report.`,
     });
     return { todo, unchanged };
   }
