@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { TABLES } from '../functions/platform/storageNames';
 import { startAzurite, type AzuriteInstance } from '../local/azurite';
 import { mulberry32 } from '../local/servers/aiServer';
 import { signWebhook, startLiveKitServer, webhookEvents } from '../local/servers/livekitServer';
-import { nearestRank, round, wholeNumber } from './figures';
+import { finishBench, nearestRank, round, wholeNumber } from './figures';
 import { HostProcess } from './host';
 import { azuritePid, cpuSeconds } from './processes';
 
@@ -207,15 +207,8 @@ async function run(
     goals,
     summary,
   };
-  const dir = path.join(APP_ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${result.date.slice(0, 10)}-calls.json`);
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  log(`Figures in ${path.relative(APP_ROOT, file)}.`);
-  for (const [goal, met] of Object.entries(goals)) if (!met) log(`GOAL MISSED: ${goal}`);
   // A lost or doubled event is a wrong call record, not a slow run.
-  if (!goals.nothingLost || !goals.nothingDuplicated) process.exitCode = 1;
-  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  finishBench('calls', result, goals, summary, ['nothingLost', 'nothingDuplicated']);
 }
 
 // --- 1. the token route ------------------------------------------------------------------------------

@@ -1,9 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { deflateSync } from 'node:zlib';
 import { Document, HeadingLevel, Packer, Paragraph } from 'docx';
@@ -26,8 +25,8 @@ import {
   type LocalAiServer,
   type LoggedRequest,
 } from '../local/servers/aiServer';
-import { nearestRank, round, wholeNumber } from './figures';
-import { APP_ROOT, HostProcess, SERVE } from './host';
+import { finishBench, nearestRank, round, wholeNumber } from './figures';
+import { HostProcess, SERVE } from './host';
 import { azuritePid, cpuSeconds } from './processes';
 
 /**
@@ -229,15 +228,8 @@ async function main(): Promise<void> {
     goals,
     summary,
   };
-  const dir = path.join(APP_ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${result.date.slice(0, 10)}-console.json`);
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  log(`Figures in ${path.relative(APP_ROOT, file)}.`);
-  for (const [goal, met] of Object.entries(goals)) if (!met) log(`GOAL MISSED: ${goal}`);
   // A document lost or a list that skips or repeats runs is a wrong result, not a slow run.
-  if (!goals.everyDocumentDone || !goals.pagedListMatchesCounts) process.exitCode = 1;
-  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  finishBench('console', result, goals, summary, ['everyDocumentDone', 'pagedListMatchesCounts']);
 }
 
 // --- 1. the runs list --------------------------------------------------------------------------------

@@ -1,3 +1,7 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { APP_ROOT } from './host';
+
 /** A figure rounded for a result file (two decimals by default). */
 export function round(value: number, digits = 2): number {
   const factor = 10 ** digits;
@@ -21,4 +25,26 @@ export function wholeNumber(
   if (!Number.isInteger(value) || value < min || value > max)
     throw new Error(`${flag} ${text}: a whole number from ${min} to ${max}.`);
   return value;
+}
+
+/**
+ * Ends a benchmark: writes its figures to bench/results/<date>-<name>.json, names each goal missed on
+ * stderr, exits 1 when a goal about correctness (`mustHold`: nothing lost, nothing twice) is missed — a
+ * slow run is reported, a wrong one fails — and prints the summary as the last stdout line.
+ */
+export function finishBench(
+  name: string,
+  result: { date: string },
+  goals: Record<string, boolean>,
+  summary: unknown,
+  mustHold: readonly string[],
+): void {
+  const dir = path.join(APP_ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${result.date.slice(0, 10)}-${name}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  process.stderr.write(`Figures in ${path.relative(APP_ROOT, file)}.\n`);
+  for (const [goal, met] of Object.entries(goals)) if (!met) process.stderr.write(`GOAL MISSED: ${goal}\n`);
+  if (mustHold.some((goal) => goals[goal] === false)) process.exitCode = 1;
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
 }

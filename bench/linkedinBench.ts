@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { createStorageClients, type StorageClients } from '../functions/platform/storage';
@@ -14,8 +13,8 @@ import {
   type LinkedInRequest,
   type LinkedInServer,
 } from '../local/servers/linkedinServer';
-import { nearestRank, round, wholeNumber } from './figures';
-import { APP_ROOT, HostProcess, SERVE } from './host';
+import { finishBench, nearestRank, round, wholeNumber } from './figures';
+import { HostProcess, SERVE } from './host';
 import { azuritePid, cpuSeconds } from './processes';
 
 /**
@@ -242,16 +241,14 @@ async function run(world: World): Promise<void> {
     goals,
     summary,
   };
-  const dir = path.join(APP_ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${result.date.slice(0, 10)}-linkedin.json`);
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  log(`Figures in ${path.relative(APP_ROOT, file)}.`);
-  for (const [goal, met] of Object.entries(goals)) if (!met) log(`GOAL MISSED: ${goal}`);
   // A post twice on LinkedIn, or one the app lost track of, is a wrong result, not a slow run.
-  if (Object.entries(goals).some(([goal, met]) => !met && goal !== 'drainedAtTheRateLimit'))
-    process.exitCode = 1;
-  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  finishBench(
+    'linkedin',
+    result,
+    goals,
+    summary,
+    Object.keys(goals).filter((goal) => goal !== 'drainedAtTheRateLimit'),
+  );
 }
 
 const pct = (share: number) => `${round(share * 100, 1)} %`;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,7 +12,7 @@ import { HostProcess } from './host';
 import { mulberry32 } from '../local/servers/aiServer';
 import { startSmtpSink, type SinkMessage } from '../local/servers/smtpSink';
 import { SCHOOL, startMailboxWorld, type MailboxWorld } from '../local/servers/mailWorld';
-import { round } from './figures';
+import { finishBench, round } from './figures';
 
 /**
  * `npm run bench:mailbox`: the mailbox responder end to end through the local host (`dist/cli/serve.js`
@@ -136,15 +136,8 @@ async function main(): Promise<void> {
     goals,
     summary,
   };
-  const dir = path.join(APP_ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${result.date.slice(0, 10)}-mailbox.json`);
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  log(`Figures in ${path.relative(APP_ROOT, file)}.`);
-  for (const [goal, met] of Object.entries(goals)) if (!met) log(`GOAL MISSED: ${goal}`);
   // Answering twice, answering what must not be, or losing a mail is a failure, not a slow run.
-  if (!goals.noDuplicates || !goals.noWrongReplies || !goals.everyMailRecorded) process.exitCode = 1;
-  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  finishBench('mailbox', result, goals, summary, ['noDuplicates', 'noWrongReplies', 'everyMailRecorded']);
 }
 
 // --- the mails ---------------------------------------------------------------------------------------
