@@ -1,3 +1,8 @@
+import { AiClient } from '../../functions/ai/aiClient';
+import { BUILT_IN_PRICES } from '../../functions/ai/prices';
+import { defaultTemplateDirectory, TemplateLibrary } from '../../functions/ai/templates';
+import type { ChatProvider } from '../../functions/ai/types';
+import { MemoryUsageStore } from '../../functions/ai/usage';
 import type { DossierSections } from '../../functions/dossiers/sections';
 import type { Consultant, JobPosting } from '../../functions/dossiers/types';
 
@@ -47,4 +52,22 @@ export function sections(overrides: Partial<DossierSections> = {}): DossierSecti
 /** A model's answer to the `dossier` task: the sections as JSON. */
 export function dossierAnswer(overrides: Partial<DossierSections> = {}): string {
   return JSON.stringify(sections(overrides));
+}
+
+/** An AI client on one provider: no cache, no retries, usage in memory. */
+export function aiWith(provider: ChatProvider): AiClient {
+  return new AiClient({
+    providers: [provider],
+    templates: new TemplateLibrary(defaultTemplateDirectory()),
+    usage: new MemoryUsageStore(),
+    cache: undefined,
+    cacheTtlMs: 0,
+    prices: BUILT_IN_PRICES,
+    outputBlocklist: [],
+    rpm: undefined,
+    tpm: undefined,
+    maxConcurrency: 8,
+    timeoutMs: 5000,
+    maxRetries: 0,
+  });
 }

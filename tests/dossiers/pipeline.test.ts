@@ -3,19 +3,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AiClient } from '../../functions/ai/aiClient';
-import { BUILT_IN_PRICES } from '../../functions/ai/prices';
 import { offlineProvider } from '../../functions/ai/providers/offlineProvider';
 import { openAICompatibleProvider } from '../../functions/ai/providers/openaiProvider';
-import { defaultTemplateDirectory, TemplateLibrary } from '../../functions/ai/templates';
-import type { ChatProvider } from '../../functions/ai/types';
-import { MemoryUsageStore } from '../../functions/ai/usage';
 import { renderDossier } from '../../functions/dossiers/docxRenderer';
 import { DOSSIER_TASK } from '../../functions/dossiers/generatePair';
 import { offlineDossier } from '../../functions/dossiers/offlineDossier';
 import { DirectoryDossierOutputs } from '../../functions/dossiers/outputs';
 import { runLocalBatch } from '../../functions/dossiers/runLocalBatch';
 import { startAiServer, type AiServerOptions, type LocalAiServer } from '../../local/servers/aiServer';
-import { dossierAnswer } from './fixtures';
+import { aiWith, dossierAnswer } from './fixtures';
 
 const SAMPLES = path.resolve(__dirname, '../../samples');
 const samples = {
@@ -27,23 +23,6 @@ const servers: LocalAiServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
-
-function aiWith(provider: ChatProvider): AiClient {
-  return new AiClient({
-    providers: [provider],
-    templates: new TemplateLibrary(defaultTemplateDirectory()),
-    usage: new MemoryUsageStore(),
-    cache: undefined,
-    cacheTtlMs: 0,
-    prices: BUILT_IN_PRICES,
-    outputBlocklist: [],
-    rpm: undefined,
-    tpm: undefined,
-    maxConcurrency: 8,
-    timeoutMs: 5000,
-    maxRetries: 0,
-  });
-}
 
 async function serverAi(options: AiServerOptions): Promise<{ ai: AiClient; server: LocalAiServer }> {
   const server = await startAiServer(options);

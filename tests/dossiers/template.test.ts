@@ -5,10 +5,7 @@ import { Paragraph } from 'docx';
 import PizZip from 'pizzip';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AiClient } from '../../functions/ai/aiClient';
-import { BUILT_IN_PRICES } from '../../functions/ai/prices';
 import { openAICompatibleProvider } from '../../functions/ai/providers/openaiProvider';
-import { defaultTemplateDirectory, TemplateLibrary } from '../../functions/ai/templates';
-import { MemoryUsageStore } from '../../functions/ai/usage';
 import {
   createDocxRenderer,
   renderDossier,
@@ -29,7 +26,7 @@ import type { DossierSections } from '../../functions/dossiers/sections';
 import { InvalidTemplateError } from '../../functions/dossiers/templateStore';
 import type { Consultant, JobPosting, PairMatch } from '../../functions/dossiers/types';
 import { startAiServer, type LocalAiServer } from '../../local/servers/aiServer';
-import { dossierAnswer } from './fixtures';
+import { aiWith, dossierAnswer } from './fixtures';
 import {
   buildTemplate,
   editedDocx,
@@ -508,27 +505,14 @@ describe('a batch with a template (in one process, as the CLI runs it)', () => {
       reply: () => dossierAnswer({ profile: 'Profil rédigé par le modèle.' }),
     });
     servers.push(server);
-    const ai = new AiClient({
-      providers: [
-        openAICompatibleProvider({
-          baseURL: `${server.url}/v1`,
-          apiKey: 'k',
-          model: 'gpt-4o-mini',
-          timeoutMs: 5000,
-        }),
-      ],
-      templates: new TemplateLibrary(defaultTemplateDirectory()),
-      usage: new MemoryUsageStore(),
-      cache: undefined,
-      cacheTtlMs: 0,
-      prices: BUILT_IN_PRICES,
-      outputBlocklist: [],
-      rpm: undefined,
-      tpm: undefined,
-      maxConcurrency: 8,
-      timeoutMs: 5000,
-      maxRetries: 0,
-    });
+    const ai = aiWith(
+      openAICompatibleProvider({
+        baseURL: `${server.url}/v1`,
+        apiKey: 'k',
+        model: 'gpt-4o-mini',
+        timeoutMs: 5000,
+      }),
+    );
     return { ai, server };
   }
 
