@@ -13,7 +13,7 @@ import { mulberry32 } from '../local/servers/aiServer';
 import { signWebhook, startLiveKitServer, webhookEvents } from '../local/servers/livekitServer';
 import { finishBench, nearestRank, round, wholeNumber } from './figures';
 import { HostProcess } from './host';
-import { azuritePid, cpuSeconds } from './processes';
+import { CpuMeter, azuritePid } from './processes';
 
 /**
  * `npm run bench:calls`: the call centre's two hot paths through the local host (`dist/cli/serve.js`
@@ -622,37 +622,6 @@ function prefixed(prefix: string, figures: ReturnType<typeof percentiles>) {
     [`${prefix}P95Ms`]: figures.p95Ms,
     [`${prefix}P99Ms`]: figures.p99Ms,
   };
-}
-
-/** Wall time and the CPU milliseconds per operation of the host, Azurite and this process. */
-class CpuMeter {
-  constructor(
-    private readonly host: HostProcess,
-    private readonly azurite: number,
-  ) {}
-
-  async measure<T>(operations: number, run: () => Promise<T>) {
-    const before = this.sample();
-    const started = performance.now();
-    const result = await run();
-    const seconds = (performance.now() - started) / 1000;
-    const after = this.sample();
-    const perOp = (key: keyof typeof before) => round(((after[key] - before[key]) * 1000) / operations, 3);
-    return {
-      result,
-      seconds,
-      cpuMsPerOp: { host: perOp('host'), azurite: perOp('azurite'), bench: perOp('bench') },
-    };
-  }
-
-  private sample() {
-    const own = process.cpuUsage();
-    return {
-      host: cpuSeconds(this.host.pid),
-      azurite: cpuSeconds(this.azurite),
-      bench: (own.user + own.system) / 1e6,
-    };
-  }
 }
 
 /**

@@ -27,7 +27,7 @@ import {
 } from '../local/servers/aiServer';
 import { finishBench, nearestRank, round, wholeNumber } from './figures';
 import { HostProcess, SERVE } from './host';
-import { azuritePid, cpuSeconds } from './processes';
+import { CpuMeter, azuritePid } from './processes';
 
 /**
  * `npm run bench:console`: the ops console's two heavy paths through the local host (`dist/cli/serve.js`
@@ -1385,40 +1385,6 @@ async function storageRequests(proxy: StorageCounter, ms: number, during: () => 
   const before = proxy.snapshot();
   await during();
   return perUnit(difference(proxy.snapshot(), before), ms / 1000);
-}
-
-/** CPU seconds of the host, Azurite and this process over a phase, and per operation. */
-class CpuMeter {
-  constructor(
-    private readonly host: HostProcess,
-    private readonly azurite: number,
-  ) {}
-
-  async measure<T>(operations: number, run: () => Promise<T>) {
-    const before = this.sample();
-    const started = performance.now();
-    const result = await run();
-    const seconds = (performance.now() - started) / 1000;
-    const after = this.sample();
-    const used = (key: keyof typeof before) => after[key] - before[key];
-    const perOp = (key: keyof typeof before) =>
-      operations > 0 ? round((used(key) * 1000) / operations, 1) : 0;
-    return {
-      result,
-      seconds,
-      cpuSeconds: { host: round(used('host')), azurite: round(used('azurite')), bench: round(used('bench')) },
-      cpuMsPerOp: { host: perOp('host'), azurite: perOp('azurite'), bench: perOp('bench') },
-    };
-  }
-
-  private sample() {
-    const own = process.cpuUsage();
-    return {
-      host: this.host.cpuSeconds(),
-      azurite: cpuSeconds(this.azurite),
-      bench: (own.user + own.system) / 1e6,
-    };
-  }
 }
 
 function percentiles(values: number[]) {

@@ -26,3 +26,38 @@ export function azuritePid(azurite: AzuriteInstance): number {
   }
   throw new Error(`No Azurite process with table port ${azurite.ports.table} in /proc.`);
 }
+
+/** Wall time, CPU seconds, and CPU milliseconds per operation of the host, Azurite and this process. */
+export class CpuMeter {
+  constructor(
+    private readonly host: { cpuSeconds(): number },
+    private readonly azurite: number,
+  ) {}
+
+  async measure<T>(operations: number, run: () => Promise<T>) {
+    const before = this.sample();
+    const started = performance.now();
+    const result = await run();
+    const seconds = (performance.now() - started) / 1000;
+    const after = this.sample();
+    const used = (key: keyof typeof before) => after[key] - before[key];
+    const perOp = (key: keyof typeof before) =>
+      operations > 0 ? Math.round((used(key) * 1e6) / operations) / 1000 : 0;
+    const two = (value: number) => Math.round(value * 100) / 100;
+    return {
+      result,
+      seconds,
+      cpuSeconds: { host: two(used('host')), azurite: two(used('azurite')), bench: two(used('bench')) },
+      cpuMsPerOp: { host: perOp('host'), azurite: perOp('azurite'), bench: perOp('bench') },
+    };
+  }
+
+  private sample() {
+    const own = process.cpuUsage();
+    return {
+      host: this.host.cpuSeconds(),
+      azurite: cpuSeconds(this.azurite),
+      bench: (own.user + own.system) / 1e6,
+    };
+  }
+}
