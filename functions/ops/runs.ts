@@ -225,11 +225,12 @@ export function createRuns(deps: RunsDependencies) {
       counted[instance.runtimeStatus] = (counted[instance.runtimeStatus] ?? 0) + 1;
     }
     const entry = { at, counts: counted };
-    // Only counts that were slow to make are kept: a small task hub is always counted afresh.
+    // Only counts that were slow to make are kept: a small task hub is always counted afresh (and a
+    // count kept while it was slow is dropped once counting is quick again, or it would stay stale).
     if (performance.now() - started >= SLOW_COUNT_MS) {
       countsCache.set(key, entry);
       if (countsCache.size > 200) countsCache.delete(countsCache.keys().next().value ?? '');
-    }
+    } else countsCache.delete(key);
     return entry;
   }
 
